@@ -1,0 +1,1 @@
+"""Loyalty and appreciation programme engine: rules in YAML, points kept like money."""

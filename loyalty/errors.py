@@ -1,0 +1,57 @@
+"""The business refusals of the engine, one class each, all under `LoyaltyError`.
+
+The API maps each class to an HTTP status in one place (`api/errors.py`); the CLI prints the
+message and exits 1. Every error carries what a person needs to fix the problem.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class LoyaltyError(Exception):
+    """Root of every refusal the engine can give; `str()` is a sentence for a person."""
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """One thing wrong in a rule file, located for the person who has to fix it."""
+
+    file: str
+    line: int | None
+    message: str
+    rule_id: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        rule = f" [rule {self.rule_id}]" if self.rule_id else ""
+        return f"{where}{rule}: {self.message}"
+
+
+class RulesetInvalid(LoyaltyError):
+    """A rules directory with at least one problem; the previous ruleset stays in force."""
+
+    def __init__(self, problems: list[RuleProblem]):
+        self.problems = list(problems)
+        count = len(self.problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the rules:\n{lines}")
+
+
+@dataclass
+class FieldErrors(LoyaltyError):
+    """Input that does not fit its form; `errors` maps each field to what is wrong with it."""
+
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    message: str = "The input is not valid."
+
+    def __str__(self) -> str:
+        fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in self.errors.items())
+        return f"{self.message} {fields}".strip()
+
+
+class NotFound(LoyaltyError):
+    """Something asked for by id does not exist (or is not visible to the asker)."""
+
+
+class Conflict(LoyaltyError):
+    """The request contradicts what is already recorded (same key, different body; wrong state)."""

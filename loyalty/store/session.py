@@ -1,0 +1,105 @@
+"""Engines and the unit of work: one transaction per use case, retried when the database asks.
+
+SQLite: WAL, a busy timeout, foreign keys on, and write transactions that begin IMMEDIATE, because
+pysqlite's deferred BEGIN lets two writers read the same balance and both spend it (and SQLite
+ignores FOR UPDATE). Read-only units of work begin DEFERRED so readers never queue behind writers.
+PostgreSQL: READ COMMITTED with explicit row locks taken by the ledger in a fixed order; a
+serialization failure or deadlock rolls back and the whole unit of work runs again.
+"""
+from __future__ import annotations
+
+import os
+import random
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+def default_database_url() -> str:
+    """`LOYALTY_DATABASE_URL`, or a SQLite file `loyalty.db` in the working directory."""
+    return os.environ.get("LOYALTY_DATABASE_URL") or "sqlite:///loyalty.db"
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine configured for the engine's transaction discipline on either database."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        read_only = connection.get_execution_options().get("loyalty_read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class Store:
+    """The database, as the services use it: units of work for writing and for reading."""
+
+    def __init__(self, url: str | None = None, **engine_kwargs):
+        self.url = url or default_database_url()
+        self.engine = make_engine(self.url, **engine_kwargs)
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = sessionmaker(
+            self.engine.execution_options(loyalty_read_only=True), expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        with self._writer.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only transaction that never blocks writers on SQLite."""
+        with self._reader.begin() as session:
+            yield session
+
+    def run(self, work: Callable[[Session], T], attempts: int = 8) -> T:
+        """Run `work` in one write transaction, again from the start if the database says to retry."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as session:
+                    return work(session)
+            except (OperationalError, DBAPIError) as error:
+                if attempt == attempts or not self._is_retryable(error):
+                    raise
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _is_retryable(self, error: DBAPIError) -> bool:
+        code = getattr(error.orig, "sqlstate", None)
+        if code in RETRYABLE_PG_CODES:
+            return True
+        return self.dialect == "sqlite" and "database is locked" in str(error.orig)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

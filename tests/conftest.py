@@ -1,0 +1,75 @@
+"""Fixtures every layer shares: a store on SQLite and, when configured, on PostgreSQL.
+
+Each test session gets its own SQLite file and its own PostgreSQL schema, so that several test
+runs can share one server; each test starts from empty tables.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from loyalty.store import Store
+from loyalty.store.base import Base
+from loyalty.store.schema import create_schema
+
+POSTGRES_URL_VARIABLE = "LOYALTY_TEST_POSTGRES_URL"
+DATABASES = ("sqlite", "postgresql")
+
+
+def _postgres_url() -> str:
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url:
+        pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set: the PostgreSQL variant is skipped")
+    return url
+
+
+@pytest.fixture(scope="session")
+def _sqlite_store(tmp_path_factory) -> Iterator[Store]:
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('db') / 'loyalty.db'}")
+    create_schema(store.engine)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture(scope="session")
+def _postgresql_store() -> Iterator[Store]:
+    url = _postgres_url()
+    schema = f"loyalty_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = Store(url)
+    with admin.engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    store = Store(url, connect_args={"options": f"-csearch_path={schema}"})
+    create_schema(store.engine)
+    yield store
+    store.dispose()
+    with admin.engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def empty_all_tables(store: Store) -> None:
+    """Delete every row, children first, so the next test starts from nothing."""
+    with store.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture(params=DATABASES, ids=DATABASES)
+def store(request) -> Iterator[Store]:
+    """An empty store, once on SQLite and once on PostgreSQL (skipped without its URL)."""
+    chosen: Store = request.getfixturevalue(f"_{request.param}_store")
+    empty_all_tables(chosen)
+    yield chosen
+    empty_all_tables(chosen)
+
+
+@pytest.fixture
+def sqlite_store(_sqlite_store) -> Iterator[Store]:
+    """An empty SQLite store, for tests whose subject is not the database."""
+    empty_all_tables(_sqlite_store)
+    yield _sqlite_store
+    empty_all_tables(_sqlite_store)
