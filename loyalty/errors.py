@@ -55,3 +55,28 @@ class NotFound(LoyaltyError):
 
 class Conflict(LoyaltyError):
     """The request contradicts what is already recorded (same key, different body; wrong state)."""
+
+
+class EventConflict(Conflict):
+    """An event id already recorded with a different body: billing must not reuse ids."""
+
+
+class UnknownCustomer(NotFound):
+    """A customer id the engine has not been told about (billing sends the customer first)."""
+
+    def __init__(self, customer_id: str):
+        self.customer_id = customer_id
+        super().__init__(f"Customer {customer_id!r} is not known to the engine.")
+
+
+class UnknownContract(NotFound):
+    """A contract id the engine has not seen signed, or that belongs to another customer."""
+
+    def __init__(self, contract_id: str, customer_id: str | None = None):
+        self.contract_id, self.customer_id = contract_id, customer_id
+        owner = f" for customer {customer_id!r}" if customer_id else ""
+        super().__init__(f"Contract {contract_id!r}{owner} is not known to the engine.")
+
+
+class EventOutOfOrder(Conflict):
+    """An event that needs an earlier one first; nothing was applied, send it again after that one."""
