@@ -31,6 +31,9 @@ def main() -> None:
 
 def _register_commands() -> None:
     """Each command group lives in its own module of this package; add it here."""
+    from loyalty.cli.db import db
+
+    main.add_command(db)
 
 
 _register_commands()
