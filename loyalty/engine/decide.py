@@ -1,0 +1,225 @@
+"""What one event earns one customer: matching rules, validity windows and group precedence.
+
+`decide` is pure: facts, the event and the customer's local date in, a `Decision` out. Budgets,
+caps and once-keys already used are the ingest service's business; it adds its own reasons.
+Precedence is explicit: within one `group` only the highest `priority` candidate wins (ties: the
+earlier in file order); rules without a group all stack. A candidate is a rule whose condition
+holds, whose validity window contains the date and which would award something.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Mapping
+
+from loyalty.engine import awards
+from loyalty.engine.facts import EventSnapshot
+from loyalty.engine.model import Rule, Ruleset, Scalar, Validity
+from loyalty.engine.predicate import Predicate, compile_predicate
+
+OUTSIDE_WINDOW = "outside validity window"
+BEATEN_IN_GROUP = "another rule of its group has precedence"
+NO_CONTRACT = "once per contract, but there is no contract"
+BELOW_THRESHOLD = "below threshold"
+NOTHING_TO_AWARD = "nothing to award"
+"""The start of every reason `decide` gives; each reason adds the particulars after a colon."""
+
+
+@dataclass(frozen=True)
+class Award:
+    """What one rule gives for one event; the store keeps UNIQUE(customer, rule_id, once_key)."""
+
+    rule_id: str
+    programme_id: str
+    ruleset_version: str
+    event_id: str
+    once_key: str
+    points: int = 0
+    status_points: int = 0
+    expires_on: date | None = None
+    vests_on: date | None = None
+    reward: str | None = None
+    membership: str | None = None
+    tier: str | None = None
+    goodwill: int | None = None
+    needs_approval: bool = False
+    contract_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PassedOver:
+    """A matching rule that does not award, and why (`beaten_by`: the group's winner)."""
+
+    rule_id: str
+    reason: str
+    beaten_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    awards: tuple[Award, ...] = ()
+    passed_over: tuple[PassedOver, ...] = ()
+
+
+NO_DECISION = Decision()
+
+
+class CompiledRuleset:
+    """A ruleset with every rule's predicate compiled once and the rules indexed by event type."""
+
+    def __init__(self, ruleset: Ruleset):
+        self.ruleset = ruleset
+        self.version = ruleset.version
+        self.predicates: dict[str, Predicate] = {}
+        by_event: dict[str, list[tuple[Predicate, Rule, date, date]]] = {}
+        for rule in ruleset.rules:
+            predicate = compile_predicate(rule.when)
+            self.predicates[rule.id] = predicate
+            start, until = window_bounds(rule.valid)
+            by_event.setdefault(rule.on, []).append((predicate, rule, start, until))
+        self._by_event = {event: tuple(entries) for event, entries in by_event.items()}
+
+    def entries_for(self, event_type: str) -> tuple[tuple[Predicate, Rule, date, date], ...]:
+        """(predicate, rule, first day, last day) of every rule `on` this event, in file order."""
+        return self._by_event.get(event_type, ())
+
+    def matches(self, rule_id: str, facts: Mapping[str, Scalar | None]) -> bool:
+        """Whether one rule's condition holds for these facts."""
+        return self.predicates[rule_id](facts)
+
+
+_CACHE: dict[int, CompiledRuleset] = {}
+_CACHE_SIZE = 8
+
+
+def compile_ruleset(ruleset: Ruleset | CompiledRuleset) -> CompiledRuleset:
+    """The compiled form of a ruleset, built once per ruleset object (rulesets are immutable)."""
+    if isinstance(ruleset, CompiledRuleset):
+        return ruleset
+    compiled = _CACHE.get(id(ruleset))
+    if compiled is None or compiled.ruleset is not ruleset:
+        compiled = CompiledRuleset(ruleset)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[id(ruleset)] = compiled
+    return compiled
+
+
+def window_bounds(valid: Validity) -> tuple[date, date]:
+    """The first and last local day of a validity window, open ends as the widest dates."""
+    return valid.start or date.min, valid.until or date.max
+
+
+def is_valid_on(valid: Validity, today: date) -> bool:
+    """Whether a rule may award on this local date (both ends inclusive)."""
+    start, until = window_bounds(valid)
+    return start <= today <= until
+
+
+def describe_window(valid: Validity) -> str:
+    """`from 2026-01-01 until 2026-12-31`, for reasons and explanations."""
+    start = f"from {valid.start.isoformat()}" if valid.start else ""
+    until = f"until {valid.until.isoformat()}" if valid.until else ""
+    return " ".join(part for part in (start, until) if part) or "always"
+
+
+def decide(
+    ruleset: Ruleset | CompiledRuleset,
+    facts: Mapping[str, Scalar | None],
+    event: EventSnapshot,
+    today: date,
+    main_contract_id: str | None = None,
+) -> Decision:
+    """The awards an event earns a customer on local date `today`, and the matching rules that don't.
+
+    `main_contract_id` is the customer's main contract (not a fact): the contract an award is
+    about when the event names none, and the key of once-per-contract rules then.
+    """
+    compiled = compile_ruleset(ruleset)
+    contract_id = event.contract_id or main_contract_id
+    candidates: list[tuple[Rule, Award]] = []
+    passed: list[PassedOver] = []
+    for predicate, rule, start, until in compiled.entries_for(event.type):
+        if not predicate(facts):
+            continue
+        if not start <= today <= until:
+            passed.append(PassedOver(rule.id, f"{OUTSIDE_WINDOW}: {describe_window(rule.valid)}"))
+            continue
+        award = build_award(rule, compiled.version, facts, event, today, contract_id)
+        if isinstance(award, str):
+            passed.append(PassedOver(rule.id, award))
+        else:
+            candidates.append((rule, award))
+    if not candidates and not passed:
+        return NO_DECISION
+    winners, beaten = apply_precedence(candidates)
+    return Decision(tuple(award for _, award in winners), tuple(passed + beaten))
+
+
+def apply_precedence(candidates: list[tuple[Rule, Award]]) -> tuple[list[tuple[Rule, Award]], list[PassedOver]]:
+    """Keep every ungrouped candidate and the best of each group; say who beat the others."""
+    best: dict[str, Rule] = {}
+    for rule, _ in candidates:
+        if rule.group is not None and (rule.group not in best or outranks(rule, best[rule.group])):
+            best[rule.group] = rule
+    winners: list[tuple[Rule, Award]] = []
+    beaten: list[PassedOver] = []
+    for rule, award in candidates:
+        winner = best.get(rule.group) if rule.group is not None else None
+        if winner is None or winner is rule:
+            winners.append((rule, award))
+        else:
+            reason = f"{BEATEN_IN_GROUP}: group {rule.group} is won by {winner.id}"
+            beaten.append(PassedOver(rule.id, reason, beaten_by=winner.id))
+    return winners, beaten
+
+
+def outranks(rule: Rule, other: Rule) -> bool:
+    """Higher priority first; between equal priorities, the earlier in file order."""
+    return (-rule.priority, rule.order) < (-other.priority, other.order)
+
+
+def build_award(
+    rule: Rule,
+    version: str,
+    facts: Mapping[str, Scalar | None],
+    event: EventSnapshot,
+    today: date,
+    contract_id: str | None,
+) -> Award | str:
+    """The award a matching rule gives, or the reason it gives nothing."""
+    key = awards.once_key(rule.once_per, today, event.id, contract_id)
+    if key is None:
+        return NO_CONTRACT
+    then = rule.then
+    points = awards.points_for(then.points, facts)
+    status_points = awards.points_for(then.status_points, facts)
+    goodwill = awards.goodwill_amount(then.goodwill, event.outage_hours)
+    if not (points or status_points or goodwill or then.reward or then.programme or then.tier):
+        return _why_nothing(rule, event)
+    return Award(
+        rule_id=rule.id,
+        programme_id=rule.programme,
+        ruleset_version=version,
+        event_id=event.id,
+        once_key=key,
+        points=points,
+        status_points=status_points,
+        expires_on=awards.expiry_date(today, then.expires_after) if points else None,
+        vests_on=awards.vesting_date(today, then.pending_days) if points or status_points else None,
+        reward=then.reward,
+        membership=then.programme,
+        tier=then.tier,
+        goodwill=goodwill or None,
+        needs_approval=awards.needs_approval(then.goodwill, goodwill),
+        contract_id=contract_id,
+    )
+
+
+def _why_nothing(rule: Rule, event: EventSnapshot) -> str:
+    if rule.then.goodwill is not None:
+        hours = event.outage_hours if event.outage_hours is not None else "no"
+        return f"{BELOW_THRESHOLD}: {hours} outage hours, credit starts after {rule.then.goodwill.after_days} days"
+    facts = {f.of for f in (rule.then.points, rule.then.status_points) if f is not None and f.of}
+    named = ", ".join(sorted(facts)) or "the formula"
+    return f"{NOTHING_TO_AWARD}: {named} gives 0 points"

@@ -1,0 +1,150 @@
+"""Rule conditions compiled to Python predicates over one customer's facts.
+
+A predicate is a tree of closures built from operator functions; nothing from a rule file is
+ever evaluated as code. A comparison whose fact has no value (`None`) is false for every
+operator, `ne` and `not_in` included; `not` inverts that definite answer, so
+`not: {tier: {eq: gold}}` holds for a customer without a tier. `between` is inclusive; an empty
+`all` is true and an empty `any` false. The SQL compiler (`loyalty.engine.sql`) mirrors these
+semantics exactly, and the equivalence test proves it.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+from loyalty.engine.model import AllOf, AnyOf, Comparison, Condition, Not, Scalar
+
+Facts = Mapping[str, Scalar | None]
+Predicate = Callable[[Facts], bool]
+
+
+def compile_predicate(condition: Condition | None) -> Predicate:
+    """A function telling whether `condition` holds for a customer's facts; no condition: always."""
+    if condition is None:
+        return _always
+    return _compile(condition)
+
+
+def _compile(condition: Condition) -> Predicate:
+    if isinstance(condition, Comparison):
+        return _comparison(condition)
+    if isinstance(condition, AllOf):
+        return _every(tuple(_compile(part) for part in condition.parts))
+    if isinstance(condition, AnyOf):
+        return _some(tuple(_compile(part) for part in condition.parts))
+    if isinstance(condition, Not):
+        return _negation(_compile(condition.part))
+    raise TypeError(f"not a condition: {condition!r}")
+
+
+def _always(_facts: Facts) -> bool:
+    return True
+
+
+def _never(_facts: Facts) -> bool:
+    return False
+
+
+def _every(parts: tuple[Predicate, ...]) -> Predicate:
+    if not parts:
+        return _always
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda facts: first(facts) and second(facts)
+
+    def every(facts: Facts) -> bool:
+        for part in parts:
+            if not part(facts):
+                return False
+        return True
+
+    return every
+
+
+def _some(parts: tuple[Predicate, ...]) -> Predicate:
+    if not parts:
+        return _never
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda facts: first(facts) or second(facts)
+
+    def some(facts: Facts) -> bool:
+        for part in parts:
+            if part(facts):
+                return True
+        return False
+
+    return some
+
+
+def _negation(part: Predicate) -> Predicate:
+    return lambda facts: not part(facts)
+
+
+def _comparison(comparison: Comparison) -> Predicate:
+    """One closure per operator, specialised so an event costs a dict lookup and one compare."""
+    try:
+        factory = _OPERATORS[comparison.op]
+    except KeyError:
+        raise ValueError(f"unknown operator {comparison.op!r} at {comparison.source}") from None
+    return factory(comparison.fact, comparison.value)
+
+
+def _eq(name: str, expected) -> Predicate:
+    return lambda facts: (value := facts.get(name)) is not None and value == expected
+
+
+def _ne(name: str, expected) -> Predicate:
+    return lambda facts: (value := facts.get(name)) is not None and value != expected
+
+
+def _gt(name: str, expected) -> Predicate:
+    return lambda facts: (value := facts.get(name)) is not None and value > expected
+
+
+def _gte(name: str, expected) -> Predicate:
+    return lambda facts: (value := facts.get(name)) is not None and value >= expected
+
+
+def _lt(name: str, expected) -> Predicate:
+    return lambda facts: (value := facts.get(name)) is not None and value < expected
+
+
+def _lte(name: str, expected) -> Predicate:
+    return lambda facts: (value := facts.get(name)) is not None and value <= expected
+
+
+def _in(name: str, expected) -> Predicate:
+    choices = frozenset(expected)
+    return lambda facts: (value := facts.get(name)) is not None and value in choices
+
+
+def _not_in(name: str, expected) -> Predicate:
+    choices = frozenset(expected)
+    return lambda facts: (value := facts.get(name)) is not None and value not in choices
+
+
+def _between(name: str, expected) -> Predicate:
+    low, high = expected
+    return lambda facts: (value := facts.get(name)) is not None and low <= value <= high
+
+
+_OPERATORS: dict[str, Callable[[str, object], Predicate]] = {
+    "eq": _eq,
+    "ne": _ne,
+    "gt": _gt,
+    "gte": _gte,
+    "lt": _lt,
+    "lte": _lte,
+    "in": _in,
+    "not_in": _not_in,
+    "between": _between,
+}
+
+
+def holds(comparison: Comparison, value: Scalar | None) -> bool:
+    """Whether one comparison holds for a fact's value; `explain` uses it to show each leaf."""
+    return _comparison(comparison)({comparison.fact: value})
