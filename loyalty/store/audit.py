@@ -1,0 +1,24 @@
+"""Writing the audit log: every service calls `record` in the transaction that makes the change."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from loyalty.store.tables.audit import AuditRecord
+
+
+def record(
+    session: Session, *, actor: str, action: str, subject_type: str, subject_id: str | int,
+    occurred_at: datetime, customer_id: str | None = None, reason: str | None = None,
+    ruleset_version: str | None = None, details: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Add one audit row to the caller's transaction, so it commits or rolls back with the change."""
+    row = AuditRecord(
+        actor=actor, action=action, subject_type=subject_type, subject_id=str(subject_id),
+        occurred_at=occurred_at, customer_id=customer_id, reason=reason,
+        ruleset_version=ruleset_version, details=details or {},
+    )
+    session.add(row)
+    return row
