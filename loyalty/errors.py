@@ -80,3 +80,7 @@ class UnknownContract(NotFound):
 
 class EventOutOfOrder(Conflict):
     """An event that needs an earlier one first; nothing was applied, send it again after that one."""
+
+
+class KeyRefused(LoyaltyError):
+    """An API key that is missing, malformed, unknown or revoked: the caller is not identified."""
