@@ -31,9 +31,19 @@ def main() -> None:
 
 def _register_commands() -> None:
     """Each command group lives in its own module of this package; add it here."""
+    from loyalty.cli.keys import keys
+    from loyalty.cli.serve import serve
+
+    main.add_command(keys)
+    main.add_command(serve)
     from loyalty.cli.db import db
+    from loyalty.cli.demo import demo
 
     main.add_command(db)
+    main.add_command(demo)
+    from loyalty.cli.rules import rules
+
+    main.add_command(rules)
 
 
 _register_commands()
