@@ -84,3 +84,34 @@ class EventOutOfOrder(Conflict):
 
 class KeyRefused(LoyaltyError):
     """An API key that is missing, malformed, unknown or revoked: the caller is not identified."""
+
+
+class InsufficientPoints(Conflict):
+    """A debit larger than the customer's spendable points; nothing was taken."""
+
+    def __init__(self, available: int, requested: int):
+        self.available, self.requested = available, requested
+        super().__init__(f"Only {available:,} points are available; {requested:,} were requested.")
+
+
+class DuplicatePosting(Conflict):
+    """A ledger posting whose reference was already posted for this customer: it pays only once."""
+
+    def __init__(self, kind: str, reference: str, transaction_id: int):
+        self.kind, self.reference, self.transaction_id = kind, reference, transaction_id
+        super().__init__(
+            f"A {kind} with reference {reference!r} is already posted (transaction {transaction_id})."
+        )
+
+
+class NotReversible(Conflict):
+    """A ledger transaction that cannot be reversed as asked (already reversed, spent, wrong kind)."""
+
+
+class LedgerInvariantBroken(LoyaltyError):
+    """The ledger disagrees with itself; `problems` names every check that failed and its ids."""
+
+    def __init__(self, problems: list):
+        self.problems = list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"The ledger is inconsistent ({len(self.problems)} problems):\n{lines}")

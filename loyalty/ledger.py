@@ -180,20 +180,22 @@ def spend_order(lot: LotState) -> tuple:
     return (lot.expires_on is None, lot.expires_on or date.max, lot.earned_at, lot.id)
 
 
-def spendable(lots: Iterable[LotState], today: date) -> list[LotState]:
-    """The available, unexpired lots with points left, in the order they are spent."""
+def spendable(lots: Iterable[LotState], today: date, account: str = AVAILABLE) -> list[LotState]:
+    """The unexpired lots of one account with points left, in the order they are spent."""
     kept = [
         lot for lot in lots
-        if lot.account == AVAILABLE and lot.remaining > 0 and not lot.is_due_to_expire(today)
+        if lot.account == account and lot.remaining > 0 and not lot.is_due_to_expire(today)
     ]
     return sorted(kept, key=spend_order)
 
 
-def allocate(lots: Iterable[LotState], points: int, today: date) -> list[tuple[LotState, int]]:
+def allocate(
+    lots: Iterable[LotState], points: int, today: date, account: str = AVAILABLE,
+) -> list[tuple[LotState, int]]:
     """Which lots a debit of `points` consumes, and how much of each; all or nothing."""
     if points <= 0:
         raise ValueError(f"a debit takes a positive number of points, not {points}")
-    ordered = spendable(lots, today)
+    ordered = spendable(lots, today, account)
     available = sum(lot.remaining for lot in ordered)
     if available < points:
         raise InsufficientPoints(available=available, requested=points)
@@ -231,11 +233,12 @@ def plan_earn(
 def plan_debit(
     customer_id: str, lots: Iterable[LotState], points: int, today: date, *,
     kind: str = SPEND, counter: str = REDEMPTION, reference: str | None = None,
+    account: str = AVAILABLE,
 ) -> Plan:
     """Spend `points` oldest-expiry first into `counter` (a redemption, a negative adjustment)."""
     plan = Plan(kind, customer_id, reference)
-    for lot, take in allocate(lots, points, today):
-        plan.take(lot, take, system_account(counter, REWARD))
+    for lot, take in allocate(lots, points, today, account):
+        plan.take(lot, take, system_account(counter, CUSTOMER_ACCOUNTS[account]))
     return plan
 
 

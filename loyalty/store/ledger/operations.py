@@ -1,0 +1,122 @@
+"""Crediting and debiting points in the caller's session: earn, spend, adjust.
+
+Each function locks the customer, then the accounts it touches (in id order), reads the lots,
+asks `loyalty.ledger` for the plan and writes it with its audit row. The caller commits.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty.errors import DuplicatePosting, FieldErrors
+from loyalty.ledger import (
+    ADJUST, ADJUSTMENT, AVAILABLE, CLAWBACK, ISSUANCE, REDEMPTION, REWARD, SPEND, STATUS,
+    STATUS_POINTS, AccountRef, Plan, local_date, plan_debit, plan_earn, system_account,
+)
+from loyalty.store.ledger.accounts import customer_accounts, lock_accounts, lock_customer
+from loyalty.store.ledger.posting import Posted, Why, load_lots, write_plan
+from loyalty.store.tables import Customer, LedgerAccount, LedgerTransaction
+
+
+def earn(
+    session: Session, customer_id: str, *, points: int = 0, status_points: int = 0,
+    occurred_at: datetime, reference: str, programme: str | None = None,
+    expires_on: date | None = None, vests_on: date | None = None, actor: str = "engine",
+    reason: str | None = None, ruleset_version: str | None = None,
+) -> Posted:
+    """Credit an award: reward points in a new lot (pending until `vests_on` if given), status points.
+
+    `reference` (the award id) pays once per customer: posting it again raises DuplicatePosting.
+    """
+    plan = plan_earn(customer_id, points=points, status_points=status_points, earned_at=occurred_at,
+                     expires_on=expires_on, vests_on=vests_on, programme=programme, reference=reference)
+    _, accounts = lock_for_posting(session, customer_id, ISSUANCE)
+    refuse_duplicate(session, plan)
+    return write_plan(session, plan, accounts, Why(occurred_at, actor, reason, ruleset_version))
+
+
+def spend(
+    session: Session, customer_id: str, points: int, *, occurred_at: datetime, reference: str,
+    actor: str, reason: str | None = None, ruleset_version: str | None = None,
+    today: date | None = None,
+) -> Posted:
+    """Debit spendable points oldest-expiry first into redemption; InsufficientPoints takes nothing.
+
+    `today` (the customer's local date) defaults to `occurred_at` in the customer's time zone;
+    points whose `expires_on` is today or earlier are not spendable even before the nightly run.
+    """
+    customer, accounts = lock_for_posting(session, customer_id, REDEMPTION)
+    lots = load_lots(session, customer_id, kinds=[AVAILABLE])
+    day = today or local_date(occurred_at, customer.time_zone)
+    plan = plan_debit(customer_id, lots, points, day, kind=SPEND, counter=REDEMPTION,
+                      reference=reference)
+    refuse_duplicate(session, plan)
+    return write_plan(session, plan, accounts, Why(occurred_at, actor, reason, ruleset_version))
+
+
+def adjust(
+    session: Session, customer_id: str, points: int, *, occurred_at: datetime, actor: str,
+    reason: str, currency: str = REWARD, expires_on: date | None = None,
+    reference: str | None = None, ruleset_version: str | None = None, today: date | None = None,
+) -> Posted:
+    """A person's correction, + or -, against the adjustment account; `actor` and `reason` required."""
+    _require_who_and_why(points, actor, reason, currency)
+    customer, accounts = lock_for_posting(session, customer_id, ADJUSTMENT)
+    if points > 0:
+        plan = plan_earn(customer_id, points=points if currency == REWARD else 0,
+                         status_points=points if currency == STATUS else 0, earned_at=occurred_at,
+                         expires_on=expires_on, reference=reference, kind=ADJUST, counter=ADJUSTMENT)
+    else:
+        kind = AVAILABLE if currency == REWARD else STATUS_POINTS
+        lots = load_lots(session, customer_id, kinds=[kind])
+        day = today or local_date(occurred_at, customer.time_zone)
+        plan = plan_debit(customer_id, lots, -points, day, kind=ADJUST, counter=ADJUSTMENT,
+                          reference=reference, account=kind)
+    refuse_duplicate(session, plan)
+    return write_plan(session, plan, accounts, Why(occurred_at, actor, reason, ruleset_version))
+
+
+def _require_who_and_why(points: int, actor: str, reason: str, currency: str) -> None:
+    errors: dict[str, list[str]] = {}
+    if not points:
+        errors["points"] = ["An adjustment moves at least one point, up or down."]
+    if not (actor or "").strip():
+        errors["actor"] = ["Say who makes the adjustment."]
+    if not (reason or "").strip():
+        errors["reason"] = ["Say why the points are adjusted."]
+    if currency not in (REWARD, STATUS):
+        errors["currency"] = [f"Either {REWARD!r} or {STATUS!r}."]
+    if errors:
+        raise FieldErrors(errors)
+
+
+def lock_for_posting(
+    session: Session, customer_id: str, *system_kinds: str
+) -> tuple[Customer, dict[AccountRef, LedgerAccount]]:
+    """Lock the customer, then its accounts and the system accounts named, in id order.
+
+    Issuance, clawback and adjustment exist in both currencies; the others hold reward points only.
+    """
+    customer = lock_customer(session, customer_id)
+    refs = customer_accounts(customer_id)
+    for kind in system_kinds:
+        currencies = (REWARD, STATUS) if kind in (ISSUANCE, CLAWBACK, ADJUSTMENT) else (REWARD,)
+        refs += [system_account(kind, currency) for currency in currencies]
+    return customer, lock_accounts(session, refs)
+
+
+def refuse_duplicate(session: Session, plan: Plan) -> None:
+    """A reference pays once: checked under the customer's lock, backed by a unique index."""
+    if plan.reference is None:
+        return
+    existing = session.scalar(
+        select(LedgerTransaction.id).where(
+            LedgerTransaction.customer_id == plan.customer_id,
+            LedgerTransaction.kind == plan.kind, LedgerTransaction.reference == plan.reference,
+        )
+    )
+    if existing is not None:
+        raise DuplicatePosting(plan.kind, plan.reference, existing)
+

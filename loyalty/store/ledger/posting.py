@@ -1,0 +1,179 @@
+"""Writing a `loyalty.ledger.Plan`: the transaction, its entries, balances, lots, allocations, audit.
+
+All in the caller's session, so that an award or a redemption and its postings commit together.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from loyalty.ledger import (
+    AVAILABLE, PENDING, STATUS_POINTS, AccountRef, LotState, Plan,
+)
+from loyalty.store.audit import record
+from loyalty.store.tables import (
+    Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation,
+)
+
+
+@dataclass(frozen=True)
+class Posted:
+    """What one ledger transaction did to the customer's three accounts."""
+
+    transaction_id: int
+    kind: str
+    customer_id: str
+    points: int
+    """Net change to the spendable reward points."""
+    pending_points: int
+    status_points: int
+    shortfall: int = 0
+    lot_ids: tuple[int, ...] = ()
+    """The lots this transaction created."""
+    follow_ups: tuple["Posted", ...] = ()
+    """Postings made at once because of this one (a refund into an expired lot expires it)."""
+
+
+@dataclass(frozen=True)
+class Why:
+    """Who made a change, when and why: written on the transaction and in the audit log."""
+
+    occurred_at: datetime
+    actor: str
+    reason: str | None = None
+    ruleset_version: str | None = None
+
+
+def write_plan(
+    session: Session, plan: Plan, accounts: dict[AccountRef, LedgerAccount], why: Why, *,
+    effective_on: date | None = None, reverses_id: int | None = None,
+) -> Posted:
+    """Insert the plan's transaction and move every running total with it."""
+    plan.check()
+    transaction = LedgerTransaction(
+        kind=plan.kind, customer_id=plan.customer_id, occurred_at=why.occurred_at,
+        effective_on=effective_on, reference=plan.reference, reason=why.reason, actor=why.actor,
+        ruleset_version=why.ruleset_version, reverses_id=reverses_id, shortfall=plan.shortfall,
+    )
+    session.add(transaction)
+    session.flush()
+    _write_entries(session, transaction.id, plan, accounts)
+    lot_ids = _write_lots(session, transaction.id, plan, accounts)
+    revoke_lots(session, plan.revoke_lot_ids, why.occurred_at)
+    _mirror_status_points(session, plan)
+    posted = Posted(
+        transaction.id, plan.kind, plan.customer_id, plan.points(AVAILABLE), plan.points(PENDING),
+        plan.points(STATUS_POINTS), plan.shortfall, tuple(lot_ids),
+    )
+    _audit(session, posted, plan, why)
+    return posted
+
+
+def _write_entries(session: Session, transaction_id: int, plan: Plan, accounts) -> None:
+    entries = sorted(plan.nonzero_entries(), key=lambda e: accounts[e[0]].id)
+    session.add_all(
+        LedgerEntry(transaction_id=transaction_id, account_id=accounts[ref].id, amount=amount)
+        for ref, amount in entries
+    )
+    for ref, amount in entries:
+        session.execute(
+            update(LedgerAccount).where(LedgerAccount.id == accounts[ref].id)
+            .values(balance=LedgerAccount.balance + amount)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _write_lots(session: Session, transaction_id: int, plan: Plan, accounts) -> list[int]:
+    created = [
+        Lot(customer_id=plan.customer_id, account_id=accounts[new.account].id, amount=new.amount,
+            remaining=new.amount, earned_at=new.earned_at, expires_on=new.expires_on,
+            vests_on=new.vests_on, programme=new.programme, reference=new.reference,
+            created_by_id=transaction_id, origin_lot_id=new.origin_lot_id)
+        for new in plan.new_lots
+    ]
+    session.add_all(created)
+    session.flush()
+    changes: dict[int, int] = defaultdict(int)
+    for lot_id, _kind, delta in plan.allocations:
+        changes[lot_id] += delta
+    for lot_id in sorted(changes):
+        if changes[lot_id]:
+            session.execute(
+                update(Lot).where(Lot.id == lot_id).values(remaining=Lot.remaining + changes[lot_id])
+                .execution_options(synchronize_session=False)
+            )
+    moves = [(lot.id, lot.amount) for lot in created] + [(i, d) for i, _k, d in plan.allocations]
+    session.add_all(
+        LotAllocation(transaction_id=transaction_id, lot_id=lot_id, amount=delta)
+        for lot_id, delta in moves if delta
+    )
+    return [lot.id for lot in created]
+
+
+def revoke_lots(session: Session, lot_ids: list[int], when: datetime) -> None:
+    """Mark lots as taken back: points refunded into them later leave again at once."""
+    if lot_ids:
+        session.execute(
+            update(Lot).where(Lot.id.in_(lot_ids), Lot.revoked_at.is_(None)).values(revoked_at=when)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _mirror_status_points(session: Session, plan: Plan) -> None:
+    """Customer.status_points is what the batch rule path reads; it moves with the status account."""
+    change = plan.points(STATUS_POINTS)
+    if change:
+        session.execute(
+            update(Customer).where(Customer.id == plan.customer_id)
+            .values(status_points=Customer.status_points + change)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _audit(session: Session, posted: Posted, plan: Plan, why: Why) -> None:
+    details = {
+        "points": posted.points, "pending_points": posted.pending_points,
+        "status_points": posted.status_points, "reference": plan.reference,
+    }
+    if posted.shortfall:
+        details["shortfall"] = posted.shortfall
+    record(
+        session, actor=why.actor, action=f"ledger.{plan.kind}", subject_type="ledger_transaction",
+        subject_id=posted.transaction_id, occurred_at=why.occurred_at, customer_id=plan.customer_id,
+        reason=why.reason, ruleset_version=why.ruleset_version, details=details,
+    )
+
+
+def load_lots(
+    session: Session, customer_id: str, *, kinds: Iterable[str] | None = None,
+    references: Iterable[str] | None = None, held_only: bool = True, ids: Iterable[int] | None = None,
+) -> list[LotState]:
+    """The customer's lots as plain values; read after the accounts are locked."""
+    query = (
+        select(Lot, LedgerAccount.kind).join(LedgerAccount, LedgerAccount.id == Lot.account_id)
+        .where(Lot.customer_id == customer_id).order_by(Lot.id)
+        .execution_options(populate_existing=True)
+    )
+    if kinds is not None:
+        query = query.where(LedgerAccount.kind.in_(list(kinds)))
+    if references is not None:
+        query = query.where(Lot.reference.in_(list(references)))
+    if ids is not None:
+        query = query.where(Lot.id.in_(list(ids)))
+    if held_only:
+        query = query.where(Lot.remaining > 0)
+    return [_state(lot, kind) for lot, kind in session.execute(query)]
+
+
+def _state(lot: Lot, kind: str) -> LotState:
+    return LotState(
+        id=lot.id, account=kind, amount=lot.amount, remaining=lot.remaining,
+        earned_at=lot.earned_at, expires_on=lot.expires_on, vests_on=lot.vests_on,
+        reference=lot.reference, programme=lot.programme, origin_lot_id=lot.origin_lot_id,
+        revoked=lot.revoked_at is not None,
+    )
