@@ -1,0 +1,152 @@
+"""Turning a `Decision` into what the customer gets: award rows, ledger lots, grants, approvals.
+
+`once_per` is the database's UNIQUE(customer_id, rule_id, once_key): an award row that is not
+inserted (someone already has it) posts nothing. Budgets and caps are checked first, under the
+programme's lock. A goodwill credit above its rule's `approve_above` waits as an approval; the
+other parts of such an award are given at once.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from loyalty.engine import decide as deciding
+from loyalty.engine.decide import Award as Decided
+from loyalty.engine.decide import Decision, PassedOver
+from loyalty.engine.model import Rule, Ruleset
+from loyalty.services.event_state import AppliedEvent
+from loyalty.services.ingest_result import ClawedBack, GivenAward, Stopped
+from loyalty.services.limits import check_limits, lock_budgets
+from loyalty.store.audit import record
+from loyalty.store.insert_once import insert_once
+from loyalty.store.ledger.movements import clawback, void_pending
+from loyalty.store.ledger.operations import earn
+from loyalty.store.tables import Approval, Award, Customer, Membership, RewardGrant
+
+ACTOR = "rules"
+PASSED_OVER_CODES = {
+    deciding.OUTSIDE_WINDOW: "window",
+    deciding.BEATEN_IN_GROUP: "group",
+    deciding.NO_CONTRACT: "no_contract",
+    deciding.BELOW_THRESHOLD: "below_threshold",
+    deciding.NOTHING_TO_AWARD: "nothing_to_award",
+}
+
+
+def give_awards(session: Session, ruleset: Ruleset, applied: AppliedEvent, decision: Decision,
+                received_at: datetime) -> tuple[list[GivenAward], list[Stopped]]:
+    """Give every award that fits its limits and was not already given; say why the others were not."""
+    stopped = [_passed_over(p) for p in decision.passed_over]
+    rules = {rule.id: rule for rule in ruleset.rules}
+    lock_budgets(session, [ruleset.programme(a.programme_id) for a in decision.awards])
+    given: list[GivenAward] = []
+    for award in decision.awards:
+        rule = rules[award.rule_id]
+        refusal = check_limits(session, ruleset.programme(award.programme_id), award, applied.customer.id,
+                               applied.today)
+        award_id = None if refusal else _insert_award(session, award, rule, applied, received_at)
+        if refusal is None and award_id is None:
+            refusal = Stopped(award.rule_id, "once_per",
+                              f"already given once per {rule.once_per} ({award.once_key})")
+        if refusal:
+            stopped.append(refusal)
+        else:
+            given.append(_deliver(session, award_id, award, applied, received_at))
+    return given, stopped
+
+
+def _passed_over(passed: PassedOver) -> Stopped:
+    code = next((c for prefix, c in PASSED_OVER_CODES.items() if passed.reason.startswith(prefix)), "passed_over")
+    return Stopped(passed.rule_id, code, passed.reason)
+
+
+def _insert_award(session: Session, award: Decided, rule: Rule, applied: AppliedEvent,
+                  received_at: datetime) -> int | None:
+    """The new award's id, or None when UNIQUE(customer, rule, once_key) says it was already given."""
+    values = dict(
+        customer_id=applied.customer.id, rule_id=award.rule_id, programme_id=award.programme_id,
+        ruleset_version=award.ruleset_version, event_id=award.event_id, contract_id=award.contract_id,
+        once_key=award.once_key, awarded_on=applied.today, points=award.points,
+        status_points=award.status_points, expires_on=award.expires_on, vests_on=award.vests_on,
+        reward=award.reward, membership=award.membership, tier=award.tier, goodwill=award.goodwill,
+        clawback_on=rule.clawback_on, status="pending_approval" if award.needs_approval else "granted",
+        created_at=received_at,
+    )
+    return insert_once(session, Award, values, ["customer_id", "rule_id", "once_key"])
+
+
+def _deliver(session: Session, award_id: int, award: Decided, applied: AppliedEvent,
+             received_at: datetime) -> GivenAward:
+    """Post the points and write the grants, membership, tier and approval the award carries."""
+    customer = applied.customer
+    why = f"rule {award.rule_id} on event {award.event_id}"
+    if award.points or award.status_points:
+        earn(session, customer.id, points=award.points, status_points=award.status_points,
+             occurred_at=received_at, reference=award_reference(award_id), programme=award.programme_id,
+             expires_on=award.expires_on, vests_on=award.vests_on, actor=ACTOR, reason=why,
+             ruleset_version=award.ruleset_version)
+    if award.reward:
+        session.add(RewardGrant(customer_id=customer.id, award_id=award_id, kind="reward",
+                                reward_id=award.reward, status="pending", granted_at=received_at))
+    if award.goodwill and award.needs_approval:
+        session.add(Approval(award_id=award_id, customer_id=customer.id, kind="goodwill",
+                             amount=award.goodwill, status="pending", requested_at=received_at))
+    elif award.goodwill:
+        session.add(RewardGrant(customer_id=customer.id, award_id=award_id, kind="bill_credit",
+                                amount=award.goodwill, status="pending", granted_at=received_at))
+    if award.membership:
+        insert_once(session, Membership, {"customer_id": customer.id, "programme_id": award.membership,
+                                          "award_id": award_id, "since": applied.today},
+                    ["customer_id", "programme_id"])
+    if award.tier:
+        session.execute(update(Customer).where(Customer.id == customer.id).values(tier=award.tier)
+                        .execution_options(synchronize_session=False))
+    status = "pending_approval" if award.needs_approval else "granted"
+    record(session, actor=ACTOR, action=f"award.{status}", subject_type="award", subject_id=award_id,
+           occurred_at=received_at, customer_id=customer.id, reason=why,
+           ruleset_version=award.ruleset_version, details=_award_details(award))
+    return GivenAward(
+        award_id=award_id, rule_id=award.rule_id, programme_id=award.programme_id,
+        ruleset_version=award.ruleset_version, status=status, contract_id=award.contract_id,
+        points=award.points, status_points=award.status_points, expires_on=award.expires_on,
+        vests_on=award.vests_on, reward=award.reward, membership=award.membership, tier=award.tier,
+        goodwill=award.goodwill,
+    )
+
+
+def award_reference(award_id: int) -> str:
+    """The ledger reference of an award's points: one earn per award, found again for a clawback."""
+    return f"award:{award_id}"
+
+
+def _award_details(award: Decided) -> dict:
+    return {k: v.isoformat() if isinstance(v, date) else v
+            for k, v in vars(award).items() if v not in (None, 0, False)}
+
+
+def claw_back_cancelled_contract(session: Session, customer: Customer, contract_id: str, event_id: str,
+                                 today: date, received_at: datetime) -> list[ClawedBack]:
+    """Take back what the contract's awards still hold: those marked `clawback_on: contract.cancelled`,
+    and points still pending (a cancellation within the cooling-off voids them)."""
+    query = select(Award).where(
+        Award.customer_id == customer.id, Award.contract_id == contract_id, Award.status == "granted",
+        or_(Award.clawback_on == "contract.cancelled", Award.vests_on > today),
+        or_(Award.points > 0, Award.status_points > 0),
+    ).order_by(Award.id)
+    return [_take_back(session, award, event_id, today, received_at) for award in session.scalars(query)]
+
+
+def _take_back(session: Session, award: Award, event_id: str, today: date,
+               received_at: datetime) -> ClawedBack:
+    still_pending = award.vests_on is not None and award.vests_on > today
+    release = void_pending if still_pending and award.clawback_on != "contract.cancelled" else clawback
+    released = release(session, award.customer_id, [award_reference(award.id)],
+                       reference=f"{award_reference(award.id)}:{event_id}", occurred_at=received_at,
+                       actor=ACTOR, reason=f"contract {award.contract_id} cancelled (event {event_id})",
+                       ruleset_version=award.ruleset_version)
+    award.status = "clawed_back"
+    return ClawedBack(award_id=award.id, rule_id=award.rule_id,
+                      points=released.points + released.pending_points + released.status_points,
+                      shortfall=released.shortfall)

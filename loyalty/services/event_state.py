@@ -1,0 +1,126 @@
+"""What an event changes about the customer and its contracts, applied before the rules look.
+
+Rules see the world after the event (a renewal bonus reads the incremented renewal count). An
+event that needs an earlier one the engine has not seen (a renewal of an unknown contract, an
+invoice for an unknown customer) is refused whole with `EventOutOfOrder`; billing resends it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable
+
+from sqlalchemy.orm import Session
+
+from loyalty.engine.facts import EventSnapshot, compute_facts
+from loyalty.engine.model import Scalar
+from loyalty.errors import EventOutOfOrder, UnknownContract, UnknownCustomer
+from loyalty.services.customers import (
+    cancel_contract,
+    contract_snapshots,
+    customer_snapshot,
+    find_contract,
+    find_customer,
+    renew_contract,
+    sign_contract,
+    upsert_customer,
+)
+from loyalty.services.event_payloads import local_date
+from loyalty.store.tables import Customer
+from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
+
+
+@dataclass(frozen=True)
+class AppliedEvent:
+    """The event applied: the (locked) customer, its local date, and what facts and rules read."""
+
+    customer: Customer
+    today: date
+    snapshot: EventSnapshot
+    facts: dict[str, Scalar | None]
+
+
+def apply_event(session: Session, event: dict[str, Any]) -> AppliedEvent:
+    """Change the customer's state as the event says, then compute the facts the rules will test."""
+    try:
+        customer, snapshot = APPLY[event["type"]](session, event)
+    except (UnknownCustomer, UnknownContract) as missing:
+        raise EventOutOfOrder(
+            f"Event {event['id']!r} ({event['type']}) came before an event it needs: {missing} "
+            "Nothing was applied; send it again after the earlier event."
+        ) from missing
+    today = customer_today(customer, event)
+    facts = compute_facts(customer_snapshot(customer), contract_snapshots(session, customer.id), today, snapshot)
+    return AppliedEvent(customer, today, snapshot, facts)
+
+
+def customer_today(customer: Customer, event: dict[str, Any]) -> date:
+    """The local date of the event where the customer lives."""
+    return local_date(event["occurred_at"], customer.time_zone or DEFAULT_TIME_ZONE)
+
+
+def _snapshot(event: dict[str, Any], contract_id: str | None = None, **values: Any) -> EventSnapshot:
+    return EventSnapshot(type=event["type"], id=event["id"], contract_id=contract_id, **values)
+
+
+def _customer_upserted(session: Session, event: dict[str, Any]):
+    customer = upsert_customer(session, event["customer_id"], event["data"], prefix="data.")
+    return customer, _snapshot(event)
+
+
+def _contract_signed(session: Session, event: dict[str, Any]):
+    data = event["data"]
+    if "customer" in data:
+        upsert_customer(session, event["customer_id"], data["customer"], prefix="data.customer.")
+    contract = sign_contract(session, event["customer_id"], data["contract"])
+    return contract.customer, _snapshot(event, contract.id)
+
+
+def _contract_renewed(session: Session, event: dict[str, Any]):
+    data = event["data"]
+    contract = renew_contract(session, event["customer_id"], data["contract_id"],
+                              term_months=data.get("term_months"), monthly_value=data.get("monthly_value"))
+    return contract.customer, _snapshot(event, contract.id)
+
+
+def _contract_cancelled(session: Session, event: dict[str, Any]):
+    customer = find_customer(session, event["customer_id"], lock=True)
+    contract_id = event["data"]["contract_id"]
+    cancel_contract(session, customer.id, contract_id, on=customer_today(customer, event))
+    return customer, _snapshot(event, contract_id)
+
+
+def _about_a_customer(session: Session, event: dict[str, Any]) -> tuple[Customer, str | None]:
+    """The locked customer, and the contract the event names (which must be theirs), if any."""
+    customer = find_customer(session, event["customer_id"], lock=True)
+    contract_id = event["data"].get("contract_id")
+    if contract_id is not None:
+        find_contract(session, customer.id, contract_id)
+    return customer, contract_id
+
+
+def _invoice_paid(session: Session, event: dict[str, Any]):
+    customer, contract_id = _about_a_customer(session, event)
+    return customer, _snapshot(event, contract_id, amount=event["data"]["amount"])
+
+
+def _service_incident(session: Session, event: dict[str, Any]):
+    customer, contract_id = _about_a_customer(session, event)
+    data = event["data"]
+    return customer, _snapshot(event, contract_id, outage_hours=data["outage_hours"], planned=data["planned"])
+
+
+def _referral_converted(session: Session, event: dict[str, Any]):
+    customer, _ = _about_a_customer(session, event)
+    return customer, _snapshot(event)
+
+
+APPLY: dict[str, Callable[[Session, dict[str, Any]], tuple[Customer, EventSnapshot]]] = {
+    "customer.upserted": _customer_upserted,
+    "contract.signed": _contract_signed,
+    "contract.renewed": _contract_renewed,
+    "contract.cancelled": _contract_cancelled,
+    "invoice.paid": _invoice_paid,
+    "service.incident": _service_incident,
+    "referral.converted": _referral_converted,
+}

@@ -1,0 +1,95 @@
+"""Ingest billing's events: each one changes state and gives its awards exactly once, in one transaction.
+
+The event row is inserted first, keyed by billing's event id: whoever inserts it owns the event, and
+every other delivery (a resend, a concurrent duplicate) finds the stored result instead. A refused
+event (bad fields, out of order, a conflict) rolls back whole: nothing of it is written.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from loyalty.engine.decide import CompiledRuleset, compile_ruleset, decide
+from loyalty.engine.model import Ruleset
+from loyalty.errors import EventConflict, FieldErrors, LoyaltyError
+from loyalty.services.awarding import claw_back_cancelled_contract, give_awards
+from loyalty.services.event_payloads import load_event
+from loyalty.services.event_state import apply_event
+from loyalty.services.ingest_result import IngestResult
+from loyalty.store import Store
+from loyalty.store.insert_once import insert_once
+from loyalty.store.tables import Event
+
+MAX_BATCH = 1000
+
+
+def ingest(store: Store, ruleset: Ruleset | CompiledRuleset, event: Any, received_at: datetime) -> IngestResult:
+    """Apply one event and give its awards, once: a resend answers the first result, replayed."""
+    if received_at.tzinfo is None:
+        raise ValueError("received_at must be an aware datetime")
+    loaded = load_event(event)
+    body_hash = canonical_hash(event)
+    compiled = compile_ruleset(ruleset)
+    return store.run(lambda session: _ingest_once(session, compiled, loaded, body_hash, received_at))
+
+
+def ingest_many(store: Store, ruleset: Ruleset | CompiledRuleset, events: list[Any],
+                received_at: datetime) -> list[IngestResult | LoyaltyError]:
+    """Each event in its own transaction, in the order given: a refused one neither writes nor stops the rest."""
+    if len(events) > MAX_BATCH:
+        raise FieldErrors({"events": [f"at most {MAX_BATCH} events in one batch, not {len(events)}"]},
+                          "The batch is too large.")
+    compiled = compile_ruleset(ruleset)
+    return [_ingest_or_refusal(store, compiled, event, received_at) for event in events]
+
+
+def _ingest_or_refusal(store: Store, compiled: CompiledRuleset, event: Any,
+                       received_at: datetime) -> IngestResult | LoyaltyError:
+    try:
+        return ingest(store, compiled, event, received_at)
+    except LoyaltyError as refusal:
+        return refusal
+
+
+def canonical_hash(event: Any) -> str:
+    """SHA-256 of the event as canonical JSON (sorted keys, no spaces, UTF-8): the same body, the same hash."""
+    text = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _ingest_once(session: Session, compiled: CompiledRuleset, event: dict[str, Any], body_hash: str,
+                 received_at: datetime) -> IngestResult:
+    if not _claim(session, event, body_hash, received_at):
+        return _replay(session, event, body_hash)
+    applied = apply_event(session, event)
+    result = IngestResult(event_id=event["id"])
+    if event["type"] == "contract.cancelled":
+        result.clawed_back = claw_back_cancelled_contract(
+            session, applied.customer, event["data"]["contract_id"], event["id"], applied.today, received_at
+        )
+    decision = decide(compiled, applied.facts, applied.snapshot, applied.today, applied.customer.main_contract_id)
+    result.awards, result.stopped = give_awards(session, compiled.ruleset, applied, decision, received_at)
+    session.execute(update(Event).where(Event.id == event["id"]).values(result=result.as_dict()))
+    return result
+
+
+def _claim(session: Session, event: dict[str, Any], body_hash: str, received_at: datetime) -> bool:
+    """Insert the event's row; False when another delivery of this id got there first."""
+    row = {"id": event["id"], "type": event["type"], "body_hash": body_hash, "customer_id": event["customer_id"],
+           "occurred_at": event["occurred_at"], "received_at": received_at}
+    return insert_once(session, Event, row, ["id"]) is not None
+
+
+def _replay(session: Session, event: dict[str, Any], body_hash: str) -> IngestResult:
+    stored = session.get(Event, event["id"], populate_existing=True)
+    if stored.body_hash != body_hash or stored.result is None:
+        raise EventConflict(
+            f"Event {event['id']!r} was already received on {stored.received_at.isoformat()} with a different "
+            "body; a changed event needs a new id."
+        )
+    return IngestResult.from_dict(stored.result, replayed=True)

@@ -1,0 +1,28 @@
+"""`INSERT ... ON CONFLICT DO NOTHING` on both databases: the way to do a thing exactly once.
+
+A unique key decides who was first, inside the database, so two concurrent deliveries cannot
+both pass a read-then-write check. On PostgreSQL the second insert waits for the first
+transaction and then does nothing (or inserts, if the first rolled back).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from loyalty.store.base import Base
+
+DIALECT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def insert_once(
+    session: Session, table: type[Base], values: Mapping[str, Any], key: Sequence[str]
+) -> Any | None:
+    """Insert the row unless one with the same `key` columns exists: its primary key, or None."""
+    insert = DIALECT_INSERTS[session.get_bind().dialect.name]
+    primary_key = table.__table__.primary_key.columns.values()[0]
+    statement = (
+        insert(table).values(**values).on_conflict_do_nothing(index_elements=list(key)).returning(primary_key)
+    )
+    return session.execute(statement).scalar_one_or_none()
