@@ -9,9 +9,14 @@ from loyalty.store.ledger.movements import (
     Released, clawback, customers_with_due_lots, expire, refund, reverse, vest, void_pending,
 )
 from loyalty.store.ledger.operations import adjust, earn, spend
-from loyalty.store.ledger.posting import Posted
+from loyalty.store.ledger.posting import Posted, Why
+from loyalty.store.ledger.queries import (
+    Balance, HistoryEntry, HistoryPage, Summary, balance, expiring_soon, history, summary,
+)
+from loyalty.store.ledger.verify import Problem, verify
 
 __all__ = [
-    "Posted", "Released", "adjust", "clawback", "customers_with_due_lots", "earn", "expire",
+    "Balance", "HistoryEntry", "HistoryPage", "Posted", "Problem", "Released", "Summary", "Why",
+    "balance", "expiring_soon", "history", "summary", "verify", "adjust", "clawback", "customers_with_due_lots", "earn", "expire",
     "refund", "reverse", "spend", "vest", "void_pending",
 ]

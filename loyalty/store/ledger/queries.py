@@ -1,0 +1,123 @@
+"""Reading points for the customer view: balance, points expiring soon, and history by cursor."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from loyalty.errors import UnknownCustomer
+from loyalty.ledger import AVAILABLE, PENDING, expiring_soon as soonest, spendable
+from loyalty.store.ledger.posting import load_lots
+from loyalty.store.tables import (
+    Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot,
+)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """What the customer sees: spendable, pending and status points, and what expires soon."""
+
+    customer_id: str
+    reward_points: int
+    """Spendable now: available lots not yet expired on `today`."""
+    pending_points: int
+    status_points: int
+    expiring_soon: list[tuple[date, int]]
+    vesting: list[tuple[date, int]]
+    """Pending points per day they become spendable, soonest first."""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One entry on one of the customer's accounts, with what caused it."""
+
+    entry_id: int
+    transaction_id: int
+    occurred_at: datetime
+    account: str
+    currency: str
+    points: int
+    kind: str
+    reference: str | None
+    reason: str | None
+    actor: str
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """Entries newest first; pass `next_before_id` back as `before_id` for the next page."""
+
+    entries: list[HistoryEntry]
+    next_before_id: int | None
+
+
+def balance(session: Session, customer_id: str, today: date, within_days: int = 30) -> Balance:
+    """The customer's points as of the local day `today`."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise UnknownCustomer(customer_id)
+    lots = load_lots(session, customer_id, kinds=[AVAILABLE, PENDING])
+    pending = [lot for lot in lots if lot.account == PENDING and not lot.is_due_to_expire(today)]
+    vesting: dict[date, int] = {}
+    for lot in pending:
+        vesting[lot.vests_on] = vesting.get(lot.vests_on, 0) + lot.remaining
+    return Balance(
+        customer_id=customer_id,
+        reward_points=sum(lot.remaining for lot in spendable(lots, today)),
+        pending_points=sum(lot.remaining for lot in pending),
+        status_points=_status_points(session, customer_id),
+        expiring_soon=soonest(lots, today, within_days),
+        vesting=sorted(vesting.items()),
+    )
+
+
+def expiring_soon(
+    session: Session, customer_id: str, today: date, within_days: int = 30,
+) -> list[tuple[date, int]]:
+    """Spendable points that will be gone within `within_days`, per expiry day, soonest first."""
+    return soonest(load_lots(session, customer_id, kinds=[AVAILABLE]), today, within_days)
+
+
+def _status_points(session: Session, customer_id: str) -> int:
+    code = f"customer:{customer_id}:status"
+    return session.scalar(select(LedgerAccount.balance).where(LedgerAccount.code == code)) or 0
+
+
+def history(
+    session: Session, customer_id: str, limit: int = 50, before_id: int | None = None,
+) -> HistoryPage:
+    """The customer's ledger entries newest first, `limit` at a time, by keyset on the entry id."""
+    query = (
+        select(LedgerEntry.id, LedgerEntry.transaction_id, LedgerTransaction.occurred_at,
+               LedgerAccount.kind, LedgerAccount.currency, LedgerEntry.amount,
+               LedgerTransaction.kind, LedgerTransaction.reference, LedgerTransaction.reason,
+               LedgerTransaction.actor)
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerAccount.customer_id == customer_id)
+        .order_by(LedgerEntry.id.desc()).limit(limit + 1)
+    )
+    if before_id is not None:
+        query = query.where(LedgerEntry.id < before_id)
+    rows = [HistoryEntry(*row) for row in session.execute(query)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return HistoryPage(rows, rows[-1].entry_id if more and rows else None)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """How big the ledger is, for `loyalty ledger verify`."""
+
+    transactions: int
+    entries: int
+    accounts: int
+    lots: int
+
+
+def summary(session: Session) -> Summary:
+    """Counts of transactions, entries, accounts and lots."""
+    count = lambda table: session.scalar(select(func.count()).select_from(table)) or 0  # noqa: E731
+    return Summary(count(LedgerTransaction), count(LedgerEntry), count(LedgerAccount), count(Lot))
