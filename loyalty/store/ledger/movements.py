@@ -167,9 +167,10 @@ def _original_moves(session: Session, transaction_id: int):
         .where(LedgerEntry.transaction_id == transaction_id)
     )
     entries = [(AccountRef(kind, currency, owner), amount) for kind, currency, owner, amount in rows]
-    allocations = list(session.execute(
-        select(LotAllocation.lot_id, LotAllocation.amount).where(LotAllocation.transaction_id == transaction_id)
-    ).tuples())
+    allocations = [(lot_id, amount) for lot_id, amount in session.execute(
+        select(LotAllocation.lot_id, LotAllocation.amount)
+        .where(LotAllocation.transaction_id == transaction_id)
+    )]
     return entries, allocations
 
 
