@@ -1,0 +1,97 @@
+"""The HTTP API's composition root: `create_app` builds the store, ruleset and app once.
+
+Add a resource: write `api/<resource>.py` with a `blp = Blueprint(...)` (from `api.blueprint`),
+declare roles on each view method, and add it to `RESOURCES` below (see docs/api.md).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+
+from api import auth, customers, health, rewards
+from api.body import DEFAULT_MAX_CONTENT_LENGTH, ApiRequest, guard_body
+from api.context import EXTENSION, LoyaltyApp
+from api.errors import register_error_handlers
+from api.limits import DEFAULT_RATE_LIMIT, init_limits
+from api.spec import DOC_ENDPOINTS, SPEC_DEFAULTS, LoyaltyApi, describe_security
+from loyalty.engine.loader import load_ruleset
+from loyalty.services.catalogue import sync_catalogue
+from loyalty.services.keys import Authenticator
+from loyalty.store import Store, default_database_url
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+RESOURCES = (health.blp, rewards.blp, customers.blp)
+"""Every resource blueprint, registered under /api/v1 in this order."""
+
+
+def default_config() -> dict[str, Any]:
+    """Settings from the environment, before the caller's overrides."""
+    return {
+        **SPEC_DEFAULTS,
+        "LOYALTY_DATABASE_URL": default_database_url(),
+        "LOYALTY_RULES_DIR": os.environ.get("LOYALTY_RULES_DIR") or "rules",
+        "LOYALTY_RATE_LIMIT": os.environ.get("LOYALTY_RATE_LIMIT") or DEFAULT_RATE_LIMIT,
+        "LOYALTY_REDIS_URL": os.environ.get("LOYALTY_REDIS_URL") or None,
+        "LOYALTY_TIME_ZONE": "Asia/Ho_Chi_Minh",
+        "LOYALTY_KEY_CACHE_SECONDS": 5.0,
+        "MAX_CONTENT_LENGTH": DEFAULT_MAX_CONTENT_LENGTH,
+    }
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The API app; `config` may pass a prebuilt `LOYALTY_STORE` and `LOYALTY_RULESET`."""
+    app = Flask(__name__, static_folder=None)
+    app.request_class = ApiRequest
+    app.config.update(default_config())
+    app.config.update(config or {})
+    app.json.ensure_ascii = False  # Vietnamese as UTF-8 text, not \u escapes
+    engine = _build_engine(app)
+    app.extensions[EXTENSION] = engine
+    _install_request_steps(app)
+    _install_api(app)
+    _sync_catalogue(engine)
+    return app
+
+
+def _build_engine(app: Flask) -> LoyaltyApp:
+    store = app.config.get("LOYALTY_STORE") or Store(app.config["LOYALTY_DATABASE_URL"])
+    # a missing or invalid rules directory stops the app: RulesetInvalid names every problem
+    ruleset = app.config.get("LOYALTY_RULESET") or load_ruleset(Path(app.config["LOYALTY_RULES_DIR"]))
+    authenticator = Authenticator(store, ttl=float(app.config["LOYALTY_KEY_CACHE_SECONDS"]))
+    return LoyaltyApp(store, ruleset, authenticator, ZoneInfo(app.config["LOYALTY_TIME_ZONE"]))
+
+
+def _install_request_steps(app: Flask) -> None:
+    """Body guard, then identify the key, then rate limit per key, then authorize."""
+    app.before_request(guard_body)
+    app.before_request(auth.identify)
+    init_limits(app)
+    app.before_request(auth.authorize)
+
+
+def _install_api(app: Flask) -> None:
+    api = LoyaltyApi(app)
+    describe_security(api)
+    for blueprint in RESOURCES:
+        api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{blueprint.url_prefix}")
+    for endpoint in DOC_ENDPOINTS:
+        auth.mark_public(app, endpoint)
+    register_error_handlers(app)
+
+
+def _sync_catalogue(engine: LoyaltyApp) -> None:
+    """Offer the ruleset's rewards; an unreachable database must not stop the app starting."""
+    try:
+        change = sync_catalogue(engine.store, engine.ruleset.rewards)
+    except SQLAlchemyError:
+        log.exception("could not sync the reward catalogue; health will report the database")
+        return
+    log.info("reward catalogue synced: %s", change)

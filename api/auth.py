@@ -1,0 +1,146 @@
+"""Who is calling: Bearer keys, roles, and deny by default.
+
+Every endpoint declares the roles it admits with `@roles(...)` on the view method (or `@public`).
+An endpoint that declares nothing refuses everyone with 403, so a forgotten declaration fails
+closed. Admin is admitted everywhere. A customer key sees only its own customer; asking for
+another customer's data is a 404, so a customer cannot learn which ids exist.
+
+Requests pass three steps: `identify` (before the rate limiter, which counts per key), the
+limiter, then `authorize`.
+"""
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from flask import Flask, current_app, g, request
+from flask_smorest import Blueprint as SmorestBlueprint
+from werkzeug.exceptions import Forbidden
+
+from api.context import loyalty_app
+from loyalty.errors import KeyRefused, UnknownCustomer
+from loyalty.services.keys import KeyIdentity
+from loyalty.store.tables.keys import ROLES
+
+F = TypeVar("F", bound=Callable)
+
+ROLES_ATTRIBUTE = "loyalty_roles"
+PUBLIC = frozenset({"*"})
+"""The declaration of an endpoint anyone may call without a key (health, the OpenAPI document)."""
+ANY_ROLE = tuple(ROLES)
+BEARER_SCHEME = "bearerAuth"
+
+
+def roles(*names: str) -> Callable[[F], F]:
+    """Admit callers in these roles (admin always); documents the bearer requirement in OpenAPI."""
+    unknown = set(names) - set(ROLES)
+    if not names or unknown:
+        raise ValueError(f"roles() needs known roles, got {names!r}")
+    admitted = frozenset(names) | {"admin"}
+    document = SmorestBlueprint.doc(
+        security=[{BEARER_SCHEME: []}],
+        responses={"401": "UNAUTHORIZED", "403": "FORBIDDEN", "429": "TOO_MANY_REQUESTS"},
+        **{"x-roles": sorted(admitted)},
+    )
+
+    def declare(view: F) -> F:
+        wrapped = document(view)
+        setattr(wrapped, ROLES_ATTRIBUTE, admitted)
+        return wrapped
+
+    return declare
+
+
+def public(view: F) -> F:
+    """Admit anyone, with or without a key."""
+    wrapped = SmorestBlueprint.doc(security=[])(view)
+    setattr(wrapped, ROLES_ATTRIBUTE, PUBLIC)
+    return wrapped
+
+
+def declared_roles(app: Flask, endpoint: str | None, method: str) -> frozenset[str]:
+    """The roles an endpoint admits for a method; empty when it declares none."""
+    view = app.view_functions.get(endpoint) if endpoint else None
+    if view is None:
+        return frozenset()
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        name = "get" if method == "HEAD" else method.lower()
+        view = getattr(view_class, name, None) or view_class
+    return getattr(view, ROLES_ATTRIBUTE, frozenset())
+
+
+def mark_public(app: Flask, endpoint: str) -> None:
+    """Declare an endpoint someone else registered (flask-smorest's docs) open to anyone."""
+    view = app.view_functions[endpoint]
+
+    def open_view(*args, **kwargs):
+        return view(*args, **kwargs)
+
+    setattr(open_view, ROLES_ATTRIBUTE, PUBLIC)
+    app.view_functions[endpoint] = open_view
+
+
+def identify() -> None:
+    """Recognise the key, if any, so the limiter can count per key; refusing is `authorize`'s job."""
+    g.loyalty_identity = None
+    g.loyalty_refusal = None
+    if request.method == "OPTIONS" or _declared() == PUBLIC:
+        return
+    header = request.headers.get("Authorization")
+    if header is None:
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        g.loyalty_refusal = KeyRefused("Send the key as `Authorization: Bearer <key>`.")
+        return
+    try:
+        g.loyalty_identity = loyalty_app().authenticator.authenticate(token.strip())
+    except KeyRefused as refusal:
+        g.loyalty_refusal = refusal
+
+
+def authorize() -> None:
+    """Refuse the request unless its endpoint admits the caller's role."""
+    if request.endpoint is None or request.method == "OPTIONS":
+        return  # routing fails next: 404 or 405 for everyone alike
+    admitted = _declared()
+    if admitted == PUBLIC:
+        return
+    if not admitted:
+        raise Forbidden("This endpoint admits no role yet (deny by default).")
+    identity = g.get("loyalty_identity")
+    if identity is None:
+        raise g.get("loyalty_refusal") or KeyRefused("This endpoint needs an API key.")
+    if identity.role not in admitted:
+        raise Forbidden(f"A {identity.role} key may not do this; it needs one of: "
+                        f"{', '.join(sorted(admitted))}.")
+
+
+def _declared() -> frozenset[str]:
+    return declared_roles(current_app, request.endpoint, request.method)
+
+
+def current_identity() -> KeyIdentity:
+    """The caller, on an endpoint that admits roles."""
+    identity = g.get("loyalty_identity")
+    if identity is None:
+        raise KeyRefused("This endpoint needs an API key.")
+    return identity
+
+
+def ensure_can_see_customer(customer_id: str) -> None:
+    """Refuse (404, as if absent) a customer key asking about any customer but its own."""
+    identity = current_identity()
+    if identity.role == "customer" and identity.customer_id != customer_id:
+        raise UnknownCustomer(customer_id)  # the same answer as for an id that does not exist
+
+
+def rate_limit_key() -> str:
+    """The key's id once identified, else the caller's address."""
+    identity = g.get("loyalty_identity")
+    return f"key:{identity.key_id}" if identity else f"ip:{request.remote_addr}"
+
+
+def is_public_request() -> bool:
+    """Health and the OpenAPI document are not rate limited."""
+    return request.endpoint is not None and _declared() == PUBLIC
