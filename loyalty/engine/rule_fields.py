@@ -130,7 +130,8 @@ def read_text(scope: Scope, node: Node, label: str) -> str | None:
     """Non-empty text; a number or yes/no written where text belongs is refused with a hint."""
     value = node.value if isinstance(node, ScalarNode) else None
     if not isinstance(value, str):
-        hint = " (put it in quotes if it is meant as text)" if isinstance(node, ScalarNode) else ""
+        quotable = isinstance(node, ScalarNode) and node.value is not None
+        hint = " (put it in quotes if it is meant as text)" if quotable else ""
         scope.report(node.line, f"{label} should be text, got {describe(node)}{hint}")
         return None
     if not value.strip():

@@ -84,8 +84,8 @@ def read_rule(scope: Scope, node: Node, programme_id: str, seen: Seen) -> Rule |
     mapping = as_map(scope, node, "a rule")
     if mapping is None:
         return None
+    scope = scope.in_rule(_written_id(mapping))
     rule_id = _rule_id(scope, mapping, seen)
-    scope = scope.in_rule(rule_id)
     before = len(scope.problems)
     check_keys(scope, mapping, "the rule", RULE_KEYS, ("id", "on", "then"))
     _note_reward(scope, mapping, seen)
@@ -106,16 +106,19 @@ def read_rule(scope: Scope, node: Node, programme_id: str, seen: Seen) -> Rule |
     return Rule(rule_id, programme_id, on, then, source, order, **fields)
 
 
-def _rule_id(scope: Scope, mapping: MapNode, seen: Seen) -> str | None:
+def _written_id(mapping: MapNode) -> str | None:
+    """The rule's id as written, good or bad, to label its problems."""
     node = mapping.get("id")
-    if node is None:
-        return None
-    rule_id = read_id(scope, node, "the rule id")
-    if rule_id is not None:
-        seen.rule_ids.append(Mention(rule_id, _where(scope, mapping, "id"), rule_id))
-        return rule_id
     raw = node.value if isinstance(node, ScalarNode) else None
     return raw if isinstance(raw, str) else None
+
+
+def _rule_id(scope: Scope, mapping: MapNode, seen: Seen) -> str | None:
+    node = mapping.get("id")
+    rule_id = read_id(scope, node, "the rule id") if node is not None else None
+    if rule_id is not None:
+        seen.rule_ids.append(Mention(rule_id, _where(scope, mapping, "id"), rule_id))
+    return rule_id
 
 
 def _note_reward(scope: Scope, mapping: MapNode, seen: Seen) -> None:

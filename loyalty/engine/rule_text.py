@@ -74,8 +74,10 @@ def _goodwill(then: Then) -> str:
     goodwill = then.goodwill
     assert goodwill is not None
     text = f"goodwill {goodwill.per_day:,} VND a day"
-    if goodwill.after_days:
-        text += f" after the first {goodwill.after_days} day{'s' if goodwill.after_days > 1 else ''}"
+    if goodwill.after_days == 1:
+        text += " after the first day"
+    elif goodwill.after_days:
+        text += f" after the first {goodwill.after_days} days"
     if goodwill.max is not None:
         text += f", at most {goodwill.max:,}"
     if goodwill.approve_above is not None:
