@@ -1,0 +1,102 @@
+"""Bursts after an outage: the same event delivered by ten threads at once, and awards racing for
+one budget, on a file SQLite database and on PostgreSQL."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import pytest
+from ingest_support import (
+    RECEIVED,
+    award_count,
+    contract_signed,
+    customer_upserted,
+    invoice_paid,
+    ledger_problems,
+    points_of,
+    ruleset,
+)
+from sqlalchemy import func, select
+
+from loyalty.errors import EventConflict
+from loyalty.services.ingest import ingest
+from loyalty.store.tables import Award
+
+THREADS = 10
+
+RULES = ruleset("""
+    programme: burst
+    name: "Tích điểm"
+    budget: {points: 1000, per: year}
+    rules:
+      - id: invoice-points
+        on: invoice.paid
+        then: {points: {per: 10000, of: event.amount}}
+      - id: first-invoice-of-the-year
+        on: invoice.paid
+        then: {status_points: 10}
+        once_per: year
+    """)
+
+
+def all_at_once(work: Callable[[int], Any]) -> list[Any]:
+    """Run `work(i)` on THREADS threads released together; each result, or the exception it raised."""
+    barrier = threading.Barrier(THREADS)
+
+    def run(i: int) -> Any:
+        barrier.wait()
+        try:
+            return work(i)
+        except Exception as error:  # the test inspects what each delivery got
+            return error
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        return list(pool.map(run, range(THREADS)))
+
+
+@pytest.fixture
+def customers(store):
+    for n in range(THREADS):
+        ingest(store, RULES, customer_upserted(f"u-{n}", f"C{n:03}"), RECEIVED)
+        ingest(store, RULES, contract_signed(f"s-{n}", f"K{n:03}", 1_000_000, customer_id=f"C{n:03}"), RECEIVED)
+    return store
+
+
+def test_ten_deliveries_of_the_same_event_at_once_post_its_points_once(customers):
+    results = all_at_once(lambda _: ingest(customers, RULES, invoice_paid("evt-1", 3_000_000, "C000"), RECEIVED))
+    assert [type(r).__name__ for r in results] == ["IngestResult"] * THREADS
+    assert sorted(r.replayed for r in results) == [False] + [True] * (THREADS - 1)
+    assert len({tuple(r.awards) for r in results}) == 1
+    assert points_of(customers, "C000") == (300, 0, 10)
+    assert award_count(customers, customer_id="C000") == 2
+    assert ledger_problems(customers) == []
+
+
+def test_the_same_id_with_different_bodies_at_once_applies_exactly_one(customers):
+    results = all_at_once(lambda i: ingest(customers, RULES, invoice_paid("evt-1", (i + 1) * 10_000, "C000"),
+                                           RECEIVED))
+    applied = [r for r in results if not isinstance(r, Exception)]
+    assert len(applied) == 1 and not applied[0].replayed
+    assert all(isinstance(r, EventConflict) for r in results if r not in applied)
+    assert points_of(customers, "C000")[0] == applied[0].awards[0].points
+
+
+def test_different_invoices_of_one_customer_at_once_earn_a_once_a_year_award_once(customers):
+    results = all_at_once(lambda i: ingest(customers, RULES, invoice_paid(f"evt-{i}", 10_000, "C000"), RECEIVED))
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert points_of(customers, "C000") == (THREADS, 0, 10)
+    assert award_count(customers, rule_id="first-invoice-of-the-year") == 1
+
+
+def test_awards_racing_for_one_budget_never_overspend_it(customers):
+    results = all_at_once(lambda i: ingest(customers, RULES, invoice_paid(f"evt-{i}", 3_000_000, f"C{i:03}"),
+                                           RECEIVED))
+    assert not [r for r in results if isinstance(r, Exception)]
+    given = [r for r in results if any(a.rule_id == "invoice-points" for a in r.awards)]
+    stopped = [s for r in results for s in r.stopped if s.reason == "budget"]
+    assert (len(given), len(stopped)) == (3, THREADS - 3)
+    with customers.reading() as session:
+        issued = session.scalar(select(func.sum(Award.points)).where(Award.programme_id == "burst"))
+    assert issued == 900
+    assert ledger_problems(customers) == []
