@@ -21,6 +21,7 @@ from loyalty.services.demo_names import below, customer_name, region
 from loyalty.store import Store
 from loyalty.store.bulk import insert_rows
 from loyalty.store.tables import Contract, Customer
+from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
 
 CHUNK = 20_000
 YEARS_BACK = 8
@@ -124,7 +125,7 @@ class _Generator:
             summary.anniversaries_today += 1
         locale = "en" if segment == "enterprise" and rnd.random() < 0.2 else "vi"
         return (customer_id, customer_name(rnd, segment), segment, since.isoformat(), region(rnd),
-                locale, "Asia/Ho_Chi_Minh", None, 0, since.year * 12 + since.month - 1,
+                locale, DEFAULT_TIME_ZONE, None, 0, since.year * 12 + since.month - 1,
                 since.month, since.day, totals.active_contracts, totals.total_monthly_value,
                 totals.main_contract_id, totals.main_contract_value, totals.main_term_months,
                 totals.main_renewals)
