@@ -1,0 +1,146 @@
+"""Rule conditions compiled to SQLAlchemy Core expressions, for the batch over all customers.
+
+The meaning is the Python predicate's (`loyalty.engine.predicate`), exactly: a comparison on a
+fact without a value is false, and `not` inverts that definite answer. The compiler pushes every
+`not` down to the comparisons (negation normal form), where a negated comparison becomes
+`fact IS NULL OR <the opposite comparison>`; above them only AND and OR remain, which cannot turn
+an unknown into a match, so one `coalesce(..., false)` at the top makes the answer definite.
+Text is ordered by code point on both databases, as Python orders it. This module builds
+expressions only; it never opens a connection, and the caller passes the column of every fact.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import Null
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Boolean, String
+
+from loyalty.engine.facts import CATALOGUE, FactType
+from loyalty.engine.model import AllOf, AnyOf, Comparison, Condition, Not, Rule
+
+Columns = Mapping[str, ColumnElement[Any]]
+_Compiled = tuple[ColumnElement[bool], bool]
+"""An expression, and whether it may be NULL (unknown) rather than a definite boolean."""
+
+_ORDERING = {"gt", "gte", "lt", "lte", "between"}
+_OPPOSITE = {"eq": "ne", "ne": "eq", "gt": "lte", "gte": "lt", "lt": "gte", "lte": "gt",
+             "in": "not_in", "not_in": "in"}
+
+
+def compile_sql(condition: Condition | None, columns: Columns) -> ColumnElement[bool]:
+    """A definite boolean SQL expression that holds exactly where `condition` holds."""
+    if condition is None:
+        return true()
+    expression, may_be_null = _compile(condition, columns, negated=False)
+    return func.coalesce(expression, false(), type_=Boolean) if may_be_null else expression
+
+
+def batch_matches(rule: Rule, columns: Columns) -> ColumnElement[bool]:
+    """Whether a rule's condition holds, per customer row; a rule without `when` always does."""
+    return compile_sql(rule.when, columns)
+
+
+def _compile(condition: Condition, columns: Columns, negated: bool) -> _Compiled:
+    if isinstance(condition, Comparison):
+        return _comparison(condition, columns, negated)
+    if isinstance(condition, Not):
+        return _compile(condition.part, columns, not negated)
+    if isinstance(condition, (AllOf, AnyOf)):
+        conjunction = isinstance(condition, AllOf) != negated  # De Morgan
+        parts = [_compile(part, columns, negated) for part in condition.parts]
+        return _combine(parts, conjunction)
+    raise TypeError(f"not a condition: {condition!r}")
+
+
+def _combine(parts: list[_Compiled], conjunction: bool) -> _Compiled:
+    if not parts:
+        return (true() if conjunction else false()), False
+    if len(parts) == 1:
+        return parts[0]
+    expressions = [expression for expression, _ in parts]
+    combined = and_(*expressions) if conjunction else or_(*expressions)
+    return combined, any(may_be_null for _, may_be_null in parts)
+
+
+def _comparison(comparison: Comparison, columns: Columns, negated: bool) -> _Compiled:
+    try:
+        column = columns[comparison.fact]
+    except KeyError:
+        raise ValueError(f"no SQL column for fact {comparison.fact!r} at {comparison.source}") from None
+    if isinstance(column, Null):  # a fact that never has a value here, e.g. event facts in a batch
+        return (true() if negated else false()), False
+    nullable = _may_be_null(column)
+    if comparison.op in _ORDERING and _is_text(comparison.fact, column):
+        column = codepoint_order(column)
+    if not negated:
+        return _positive(column, comparison.op, comparison.value), nullable
+    opposite = _negative(column, comparison.op, comparison.value)
+    return (or_(column.is_(None), opposite) if nullable else opposite), False
+
+
+def _positive(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    """The comparison itself; NULL where the fact has no value, which AND/OR then treat as unknown."""
+    if op == "in":
+        return column.in_(value) if value else false()
+    if op == "not_in":
+        return column.not_in(value) if value else column.is_not(None)
+    if op == "between":
+        low, high = value
+        return column.between(low, high)
+    return _BINARY[op](column, value)
+
+
+def _negative(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    """The opposite comparison, for facts that have a value (the caller adds `IS NULL OR`)."""
+    if op == "between":
+        low, high = value
+        return or_(column < low, column > high)
+    if op == "in":
+        return column.not_in(value) if value else true()
+    if op == "not_in":
+        return column.in_(value) if value else false()
+    return _BINARY[_OPPOSITE[op]](column, value)
+
+
+_BINARY = {
+    "eq": lambda column, value: column == value,
+    "ne": lambda column, value: column != value,
+    "gt": lambda column, value: column > value,
+    "gte": lambda column, value: column >= value,
+    "lt": lambda column, value: column < value,
+    "lte": lambda column, value: column <= value,
+}
+
+
+def _may_be_null(column: ColumnElement[Any]) -> bool:
+    """Only a table column declared NOT NULL is known never to be NULL."""
+    return getattr(column, "nullable", True) is not False
+
+
+def _is_text(fact: str, column: ColumnElement[Any]) -> bool:
+    known = CATALOGUE.get(fact)
+    return known.type is FactType.TEXT if known else isinstance(column.type, String)
+
+
+class codepoint_order(FunctionElement[str]):
+    """A text column compared by Unicode code point, as Python compares `str`.
+
+    SQLite's default BINARY collation already does (UTF-8 byte order is code point order);
+    PostgreSQL needs `COLLATE "C"`, whatever the database's own collation.
+    """
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(codepoint_order)
+def _codepoint_order_default(element: codepoint_order, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(codepoint_order, "postgresql")
+def _codepoint_order_postgresql(element: codepoint_order, compiler, **kw) -> str:
+    return f'({compiler.process(element.clauses, **kw)} COLLATE "C")'

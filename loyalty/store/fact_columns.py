@@ -1,0 +1,101 @@
+"""Every catalogue fact as a SQL expression over the `customers` row, and the batch selects.
+
+The nightly batch asks "which customers does this rule match today?" of the whole table at once.
+The customer row carries the tenure columns and the contract summary (docs/decisions.md §4), so
+each fact is a column or integer arithmetic on literals of `today`; event facts are NULL (there
+is no event in a batch). `loyalty.engine.sql` turns a rule into a predicate over these columns.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Sequence
+
+from sqlalchemy import ColumnElement, Select, and_, case, literal, null, or_, select
+
+from loyalty.engine.facts import CATALOGUE, EVENT_FACTS, is_last_day_of_month
+from loyalty.engine.model import Rule
+from loyalty.engine.sql import batch_matches
+from loyalty.store.tables import Customer
+
+MONTHS_PER_YEAR = 12
+
+
+def month_index(day: date) -> int:
+    """year * 12 + month - 1: the unit of `Customer.since_month_index`."""
+    return day.year * MONTHS_PER_YEAR + day.month - 1
+
+
+def tenure_months_column(today: date) -> ColumnElement[int]:
+    """`facts.months_between(customer_since, today)` in SQL: whole months, month-end aware, >= 0.
+
+    `today` is a Python value, so whether it is a month's last day (on which every started month
+    counts as complete) is decided here and only the customer's columns are left to SQL.
+    """
+    customers = Customer.__table__.c
+    months = literal(month_index(today)) - customers.since_month_index
+    if is_last_day_of_month(today):
+        return case((customers.since_month_index >= month_index(today), 0), else_=months)
+    return case(
+        (customers.since_month_index >= month_index(today), 0),
+        (customers.since_day > today.day, months - 1),
+        else_=months,
+    )
+
+
+def tenure_years_column(today: date) -> ColumnElement[int]:
+    """Whole years of tenure; tenure is never negative, so integer division floors on both databases."""
+    return tenure_months_column(today) // MONTHS_PER_YEAR
+
+
+def fact_columns(today: date) -> dict[str, ColumnElement[Any]]:
+    """The SQL expression of every catalogue fact for each customer row on local date `today`."""
+    customers = Customer.__table__.c
+    columns: dict[str, ColumnElement[Any]] = {
+        "tenure_months": tenure_months_column(today),
+        "tenure_years": tenure_years_column(today),
+        "segment": customers.segment,
+        "region": customers.region,
+        "locale": customers.locale,
+        "tier": customers.tier,
+        "status_points": customers.status_points,
+        "active_contracts": customers.active_contracts,
+        "total_monthly_value": customers.total_monthly_value,
+        "contract_value": customers.main_contract_value,
+        "term_months": customers.main_term_months,
+        "renewals": customers.main_renewals,
+    }
+    columns.update({name: null() for name in EVENT_FACTS})
+    assert columns.keys() == CATALOGUE.keys(), "a catalogue fact has no SQL column"
+    return columns
+
+
+def select_matching_customers(rule: Rule, today: date, where: ColumnElement[bool] | None = None) -> Select:
+    """The ids of the customers a rule's condition holds for on `today` (optionally among `where`)."""
+    statement = select(Customer.id).where(batch_matches(rule, fact_columns(today)))
+    return statement if where is None else statement.where(where)
+
+
+def select_rule_matches(
+    rules: Sequence[Rule], today: date, where: ColumnElement[bool] | None = None
+) -> Select:
+    """One scan, many rules: each row is a customer id, then one boolean per rule, in `rules` order.
+
+    Columns are labelled `rule_0`, `rule_1`, ... (rule ids may be longer than a column name may).
+    """
+    columns = fact_columns(today)
+    matches = [batch_matches(rule, columns).label(f"rule_{i}") for i, rule in enumerate(rules)]
+    statement = select(Customer.id, *matches)
+    return statement if where is None else statement.where(where)
+
+
+def is_anniversary(today: date) -> ColumnElement[bool]:
+    """Customers whose yearly anniversary is `today`, a full year or more after they started.
+
+    A customer since 29 February celebrates on 28 February in years without one.
+    """
+    customers = Customer.__table__.c
+    same_day = customers.since_day == today.day
+    if today.month == 2 and today.day == 28 and is_last_day_of_month(today):
+        same_day = or_(same_day, customers.since_day == 29)
+    started_a_year_ago = customers.since_month_index <= month_index(today) - MONTHS_PER_YEAR
+    return and_(customers.since_month == today.month, same_day, started_a_year_ago)
