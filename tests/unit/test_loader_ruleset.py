@@ -119,14 +119,16 @@ def test_every_problem_in_every_file_is_reported_at_once_in_file_and_line_order(
         programme("r", "r1", A_RULE + "\nprioriti: 2"),
         extra={"rewards.yaml": CATALOGUE.replace("kind: gift", "kind: gif")},
     )
-    assert [(p.file, p.line, p.rule_id, p.message.split(";")[0]) for p in found] == [
+    expected = [
         ("a.yaml", 5, "r1", "'on': 'anniversery' is not an event"),
         ("a.yaml", 7, "r1", "unknown fact 'tenur_months'"),
-        ("b.yaml", 3, None, "the YAML is not well-formed: expected ',' or ']', but got '<stream end>'"),
+        ("b.yaml", 3, None, "the YAML is not well-formed"),
         ("c.yaml", 4, "r1", "the rule id 'r1' is already used at a.yaml:4"),
         ("c.yaml", 7, "r1", "unknown key 'prioriti' in the rule"),
         ("rewards.yaml", 4, None, "'kind': 'gif' is not a kind of reward"),
     ]
+    assert [(p.file, p.line, p.rule_id) for p in found] == [e[:3] for e in expected]
+    assert all(p.message.startswith(e[3]) for p, e in zip(found, expected))
 
 
 def test_hostile_files_are_refused_alongside_ordinary_mistakes(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import yaml
 
 from loyalty.engine.yaml_source import (
     MAX_BYTES,
@@ -130,7 +131,7 @@ def test_a_key_written_twice_names_both_lines():
 
 def test_two_documents_in_one_file_are_refused():
     line, message = refusal("programme: a\n---\nprogramme: b\n")
-    assert line == 2 and "single document" in message
+    assert (line, message) == (2, "the file holds a second YAML document at line 2; keep one per file")
 
 
 def test_an_empty_file_is_refused():
@@ -140,3 +141,26 @@ def test_an_empty_file_is_refused():
 def test_a_file_that_is_not_utf8_is_refused():
     line, message = refusal("name: Tri ân\n".encode("cp1258"))
     assert line is None and "not UTF-8" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("a: &a [1]\nb: *a\n", 2, "aliases and anchors are not allowed"),
+        ("a: !!python/object/apply:os.system ['true']\n", 1, "never tags that build objects"),
+        ("a: " + "[" * 40 + "]" * 40 + "\n", 1, "nested more than 32 levels deep"),
+        ("a: [1\n", 2, "not well-formed"),
+        ("a: 1\na: 2\n", 2, "written twice"),
+    ],
+)
+def test_without_libyaml_the_pure_python_parser_refuses_the_same_files(monkeypatch, text, line, words):
+    monkeypatch.setattr("loyalty.engine.yaml_source._PARSER", yaml.SafeLoader)
+    found_line, message = refusal(text)
+    assert found_line == line and words in message
+
+
+def test_without_libyaml_the_pure_python_parser_reads_the_same_tree(monkeypatch):
+    text = "on: anniversary\nwhen: {all: [{tenure_months: {gte: 24}}]}\nfrom: 2026-01-01\n"
+    with_libyaml = read_yaml(text)
+    monkeypatch.setattr("loyalty.engine.yaml_source._PARSER", yaml.SafeLoader)
+    assert read_yaml(text) == with_libyaml
