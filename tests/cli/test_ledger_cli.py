@@ -58,8 +58,10 @@ def test_a_tampered_balance_fails_with_exit_1_naming_the_account(database):
 def test_a_tampered_entry_fails_naming_its_transaction(database):
     url, store = database
     with store.transaction() as session:
-        session.execute(text("UPDATE ledger_entries SET amount = 5 WHERE id = (SELECT MIN(id) FROM ledger_entries)"))
-        transaction = session.execute(text("SELECT transaction_id FROM ledger_entries ORDER BY id LIMIT 1")).scalar_one()
+        first = "SELECT MIN(id) FROM ledger_entries"
+        session.execute(text(f"UPDATE ledger_entries SET amount = 5 WHERE id = ({first})"))
+        transaction = session.execute(
+            text(f"SELECT transaction_id FROM ledger_entries WHERE id = ({first})")).scalar_one()
     result = _verify(url)
     assert result.exit_code == 1
     assert f"transactions whose entries do not sum to zero: 1 transactions: {transaction}" in result.output

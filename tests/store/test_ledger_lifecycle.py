@@ -8,7 +8,9 @@ from sqlalchemy import select
 
 from loyalty.store import ledger
 from loyalty.store.tables import LedgerTransaction
-from ledger_helpers import T0, add_customer, remaining_by_reference, status_points_on_customer, transaction_count
+from ledger_helpers import (
+    T0, add_customer, remaining_by_reference, status_points_on_customer, transaction_count,
+)
 
 JUNE_1 = date(2026, 6, 1)
 

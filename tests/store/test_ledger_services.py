@@ -32,7 +32,8 @@ def test_settling_a_day_vests_and_expires_everyone_due_and_twice_changes_nothing
 
 def test_an_adjustment_is_its_own_transaction(store):
     add_customer(store)
-    posted = adjust_points(store, "c1", 250, actor="lan.nguyen", reason="Khách hàng khiếu nại", occurred_at=T0)
+    posted = adjust_points(store, "c1", 250, actor="lan.nguyen", reason="Khách hàng khiếu nại",
+                           occurred_at=T0)
     with store.reading() as session:
         [entry, *_] = ledger.history(session, "c1").entries
     assert (entry.transaction_id, entry.kind, entry.reason, entry.actor) == (

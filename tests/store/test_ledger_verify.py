@@ -46,8 +46,10 @@ def _checks(store) -> dict[str, tuple]:
 
 def test_a_balance_changed_by_hand_is_named_with_its_account_id(busy):
     with busy.transaction() as session:
-        account = session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == "customer:c1:available"))
-        session.execute(text("UPDATE ledger_accounts SET balance = balance + 7 WHERE id = :id"), {"id": account})
+        account = session.scalar(
+            select(LedgerAccount.id).where(LedgerAccount.code == "customer:c1:available"))
+        session.execute(text("UPDATE ledger_accounts SET balance = balance + 7 WHERE id = :id"),
+                        {"id": account})
     found = _checks(busy)
     assert found["balances that differ from the sum of their entries"] == (account,)
     assert found["balances that differ from the points left in their lots"] == (account,)
@@ -56,7 +58,8 @@ def test_a_balance_changed_by_hand_is_named_with_its_account_id(busy):
 def test_an_entry_changed_by_hand_unbalances_its_transaction(busy):
     with busy.transaction() as session:
         entry = session.scalar(select(LedgerEntry).order_by(LedgerEntry.id).limit(1))
-        session.execute(text("UPDATE ledger_entries SET amount = amount - 1 WHERE id = :id"), {"id": entry.id})
+        session.execute(text("UPDATE ledger_entries SET amount = amount - 1 WHERE id = :id"),
+                        {"id": entry.id})
     found = _checks(busy)
     assert found["transactions whose entries do not sum to zero"] == (entry.transaction_id,)
 

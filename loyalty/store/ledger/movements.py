@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from loyalty.errors import NotFound, NotReversible
 from loyalty.ledger import (
-    ADJUST, ADJUSTMENT, AVAILABLE, CLAW_BACK, CLAWBACK, EARN, EXPIRE, EXPIRY, ISSUANCE, PENDING,
-    REDEMPTION, REFUND, REVERSE, SPEND, VEST, VOID, AccountRef, Plan, local_date, plan_expire,
+    ADJUST, ADJUSTMENT, AVAILABLE, CLAW_BACK, CLAWBACK, EARN, EXPIRY, ISSUANCE, PENDING,
+    REDEMPTION, REFUND, REVERSE, SPEND, VOID, AccountRef, Plan, local_date, plan_expire,
     plan_release, plan_reverse, plan_vest,
 )
 from loyalty.store.ledger.operations import lock_for_posting, refuse_duplicate
