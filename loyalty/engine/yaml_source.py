@@ -36,6 +36,8 @@ class ScalarNode:
 
 @dataclass(frozen=True)
 class ListNode:
+    """A YAML list, its items in order."""
+
     items: tuple["Node", ...]
     line: int
 
@@ -50,6 +52,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class MapNode:
+    """A YAML mapping, keyed by each key exactly as written."""
+
     entries: dict[str, Entry]
     line: int
 
@@ -67,6 +71,8 @@ Node = Union[ScalarNode, ListNode, MapNode]
 
 @dataclass(frozen=True)
 class SourceProblem:
+    """Why a text is unreadable, and where (`None`: the whole file)."""
+
     line: int | None
     message: str
 
