@@ -21,8 +21,7 @@ from loyalty.services.ingest_result import ClawedBack, GivenAward, Stopped
 from loyalty.services.limits import check_limits, lock_budgets
 from loyalty.store.audit import record
 from loyalty.store.insert_once import insert_once
-from loyalty.store.ledger.movements import clawback, void_pending
-from loyalty.store.ledger.operations import earn
+from loyalty.store.ledger import clawback, earn, void_pending
 from loyalty.store.tables import Approval, Award, Customer, Membership, RewardGrant
 
 ACTOR = "rules"
