@@ -66,7 +66,8 @@ def goodwill(per_day: int, after_days: int = 0, max: int | None = None,
 def rule(rule_id: str, *, on: str = "anniversary", when: Condition | None = None,
          then: Then | None = None, programme: str = "loyal-thanks", once_per: str = "event",
          group: str | None = None, priority: int = 0, start: date | None = None,
-         until: date | None = None, order: int | None = None, **then_fields) -> Rule:
+         until: date | None = None, order: int | None = None, description: str = "",
+         **then_fields) -> Rule:
     """A rule; `then_fields` (points=100, reward="hamper", ...) build its `then` when not given."""
     if then is None:
         if isinstance(then_fields.get("points"), int):
@@ -76,6 +77,7 @@ def rule(rule_id: str, *, on: str = "anniversary", when: Condition | None = None
         then = Then(**then_fields) if then_fields else Then(points=points(100))
     return Rule(
         id=rule_id, programme=programme, on=on, then=then, source=here(), when=when,
+        description=description,
         order=next(_orders) if order is None else order, once_per=once_per, group=group,
         priority=priority, valid=Validity(start, until),
     )
