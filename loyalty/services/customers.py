@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any, Mapping
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loyalty.engine.facts import ContractSnapshot, CustomerSnapshot, summarize_contracts
@@ -29,12 +30,25 @@ def upsert_customer(session: Session, customer_id: str, data: Mapping[str, Any],
         if missing:
             raise FieldErrors({f"{prefix}{name}": ["required for a new customer"] for name in missing},
                               f"Customer {customer_id!r} is new: give its name, segment and customer_since.")
-        customer = Customer(id=customer_id)
-        session.add(customer)
-        customer.apply_contract_summary(summarize_contracts(()))
+        customer = _create_customer(session, customer_id, values)
     for name, value in values.items():
         setattr(customer, name, value)
     session.flush()
+    return customer
+
+
+def _create_customer(session: Session, customer_id: str, values: Mapping[str, Any]) -> Customer:
+    """A new customer row; if a concurrent transaction created it first, that row, locked."""
+    try:
+        with session.begin_nested():
+            customer = Customer(id=customer_id, **{name: values[name] for name in NEEDED_TO_CREATE})
+            customer.apply_contract_summary(summarize_contracts(()))
+            session.add(customer)
+    except IntegrityError:
+        existing = session.get(Customer, customer_id, with_for_update=True, populate_existing=True)
+        if existing is None:
+            raise
+        return existing
     return customer
 
 

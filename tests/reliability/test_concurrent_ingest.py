@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from loyalty.errors import EventConflict
 from loyalty.services.ingest import ingest
-from loyalty.store.tables import Award
+from loyalty.store.tables import Award, Customer
 
 THREADS = 10
 
@@ -100,3 +100,23 @@ def test_awards_racing_for_one_budget_never_overspend_it(customers):
         issued = session.scalar(select(func.sum(Award.points)).where(Award.programme_id == "burst"))
     assert issued == 900
     assert ledger_problems(customers) == []
+
+
+def test_a_new_customer_signing_ten_contracts_at_once_is_created_once_and_welcomed_once(store):
+    welcome = ruleset("""
+        programme: welcome
+        name: "Chào mừng"
+        rules:
+          - id: welcome
+            on: contract.signed
+            then: {points: 500}
+            once_per: customer
+        """)
+    newcomer = {"name": "Công ty Mới", "segment": "sme", "customer_since": "2026-11-25"}
+    results = all_at_once(lambda i: ingest(store, welcome, contract_signed(
+        f"evt-{i}", f"K{i}", 1_000_000, customer_id="C-NEW", customer=newcomer), RECEIVED))
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert sum(len(r.awards) for r in results) == 1
+    assert points_of(store, "C-NEW") == (500, 0, 0)
+    with store.reading() as session:
+        assert session.get(Customer, "C-NEW").active_contracts == THREADS
