@@ -3,6 +3,7 @@
 Handlers sit on the app, not a blueprint, so unknown URLs (404), wrong methods (405), bodies over
 the limit (413), rate limits (429) and crashes (500) answer in the same form as domain refusals.
 Validation of any kind is 422 with `errors` per field; a body that is not JSON at all is 400/415.
+A database that does not answer is 503 with Retry-After; anything unexpected is 500, logged.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from http import HTTPStatus
 
 import marshmallow as ma
 from flask import Flask, Response, current_app, json
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from loyalty.errors import (Conflict, FieldErrors, KeyRefused, LoyaltyError, NotFound,
@@ -111,6 +113,12 @@ def _retry_after_seconds() -> int:
     return 1
 
 
+def handle_database_down(error: OperationalError) -> Response:
+    """The database did not answer (down, or still locked after the retries): try again shortly."""
+    log.error("database unavailable: %s", error.__class__.__name__, exc_info=error)
+    return problem(503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"})
+
+
 def handle_crash(error: Exception) -> Response:
     """An unexpected error: logged with its trace, answered without one."""
     log.exception("unhandled error", exc_info=error)
@@ -143,6 +151,7 @@ def register_error_handlers(app: Flask) -> None:
     """Install the handlers on the app itself (after flask-smorest, replacing its own)."""
     app.register_error_handler(LoyaltyError, handle_refusal)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(OperationalError, handle_database_down)
     app.register_error_handler(Exception, handle_crash)
 
 

@@ -18,7 +18,7 @@ def init_limits(app: Flask) -> Limiter:
     """Attach the limiter; its check runs where it is installed among the before-request steps."""
     limiter = Limiter(
         key_func=rate_limit_key,
-        application_limits=[lambda: app.config["LOYALTY_RATE_LIMIT"]],
+        application_limits=[app.config["LOYALTY_RATE_LIMIT"]],
         storage_uri=app.config.get("LOYALTY_REDIS_URL") or "memory://",
         key_prefix=app.config.get("LOYALTY_RATE_LIMIT_PREFIX", "loyalty"),
         strategy="fixed-window",

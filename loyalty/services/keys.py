@@ -131,9 +131,8 @@ class _KnownKey:
 class Authenticator:
     """Recognises keys, remembering each row for `ttl` seconds so most requests skip the database.
 
-    A revocation made in this process is seen at once; one made elsewhere (the CLI, another
-    worker) is seen within `ttl` seconds. Unknown prefixes are never remembered, so guessing
-    cannot fill the memory.
+    A revocation (by the CLI, in another process) is seen within `ttl` seconds, or at once after
+    `forget`. Unknown prefixes are never remembered, so guessing keys cannot fill the memory.
     """
 
     def __init__(self, store: Store, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic,

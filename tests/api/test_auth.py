@@ -12,6 +12,7 @@ from api import create_app
 from api.auth import PUBLIC, declared_roles, ensure_can_see_customer, roles
 from api.blueprint import Blueprint
 from api_helpers import NOW, assert_problem, bearer, build_app
+from loyalty.errors import KeyRefused, RulesetInvalid
 from loyalty.services.keys import Authenticator, create_key, revoke_key
 from loyalty.store.tables import ApiKey
 
@@ -165,12 +166,20 @@ def test_a_revocation_reaches_a_running_app_once_the_remembered_key_expires(stor
     revoke_key(store, issued.identity.key_id, NOW)
     assert authenticator.authenticate(issued.token).role == "billing"  # remembered for 5 s
     clock[0] += 5.0
-    with pytest.raises(Exception, match="revoked"):
+    with pytest.raises(KeyRefused, match="revoked"):
         authenticator.authenticate(issued.token)
 
 
 def test_the_app_refuses_to_start_on_a_missing_rules_directory(store, tmp_path):
-    from loyalty.errors import RulesetInvalid
-
     with pytest.raises(RulesetInvalid, match="no rules directory"):
         create_app({"LOYALTY_STORE": store, "LOYALTY_RULES_DIR": str(tmp_path / "absent")})
+
+
+def test_forgetting_a_key_makes_its_revocation_count_at_once(store):
+    authenticator = Authenticator(store, ttl=300.0)
+    issued = create_key(store, "customer", "c-7", NOW)
+    assert authenticator.authenticate(issued.token).customer_id == "c-7"
+    revoke_key(store, issued.identity.key_id, NOW)
+    authenticator.forget(issued.identity.key_id)
+    with pytest.raises(KeyRefused, match="revoked"):
+        authenticator.authenticate(issued.token)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from api_helpers import bearer, build_app
+from api_helpers import assert_problem, bearer, build_app
 from loyalty.store import Store
 
 UNREACHABLE = {
@@ -33,3 +33,15 @@ def test_health_is_503_when_the_database_is_unreachable(dialect):
         store.dispose()
     assert response.status_code == 503
     assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
+
+
+def test_a_keyed_request_while_the_database_is_down_is_a_503_problem():
+    store = Store(UNREACHABLE["sqlite"])
+    try:
+        client = build_app(store).test_client()
+        response = client.get("/api/v1/rewards", headers=bearer("lk_0123456789ab_some-secret"))
+    finally:
+        store.dispose()
+    body = assert_problem(response, 503)
+    assert "database" in body["detail"]
+    assert response.headers["Retry-After"] == "5"
