@@ -115,3 +115,61 @@ class LedgerInvariantBroken(LoyaltyError):
         self.problems = list(problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(f"The ledger is inconsistent ({len(self.problems)} problems):\n{lines}")
+
+
+class UnknownRedemption(NotFound):
+    """A redemption id that does not exist, or belongs to another customer than the asker."""
+
+    def __init__(self, redemption_id: int):
+        self.redemption_id = redemption_id
+        super().__init__(f"Redemption {redemption_id} does not exist.")
+
+
+class NotEnoughPointsForReward(InsufficientPoints):
+    """A reward costing more than the customer can spend now; nothing was taken."""
+
+    def __init__(self, reward_id: str, available: int, needed: int):
+        self.reward_id = reward_id
+        super().__init__(available, needed)
+        self.args = (f"{reward_id!r} needs {needed:,} points; only {available:,} are available.",)
+
+    @property
+    def needed(self) -> int:
+        return self.requested
+
+
+class OutOfStock(Conflict):
+    """A reward whose whole stock is taken by pending and fulfilled redemptions."""
+
+    def __init__(self, reward_id: str):
+        self.reward_id = reward_id
+        super().__init__(f"{reward_id!r} is out of stock; none is left to redeem.")
+
+
+class RewardNotOffered(Conflict):
+    """A reward the ruleset in force no longer offers; redemptions made earlier stay valid."""
+
+    def __init__(self, reward_id: str):
+        self.reward_id = reward_id
+        super().__init__(f"{reward_id!r} is no longer offered.")
+
+
+class RedemptionLimitReached(Conflict):
+    """A customer who already holds as many of this reward as its per-customer limit allows."""
+
+    def __init__(self, reward_id: str, limit: int):
+        self.reward_id, self.limit = reward_id, limit
+        super().__init__(f"{reward_id!r} can be redeemed at most {limit} time{'s' if limit != 1 else ''} "
+                         "per customer, and that limit is reached.")
+
+
+class IdempotencyKeyReused(Conflict):
+    """An Idempotency-Key already used for a different request: a new request needs a new key."""
+
+
+class RedemptionSettled(Conflict):
+    """A settlement that contradicts the one recorded: fulfilling a cancelled one, cancelling a fulfilled one."""
+
+    def __init__(self, redemption_id: int, status: str, wanted: str):
+        self.redemption_id, self.status = redemption_id, status
+        super().__init__(f"Redemption {redemption_id} is already {status}; it cannot be {wanted}.")
