@@ -1,4 +1,7 @@
+import json
+import re
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -134,3 +137,12 @@ def test_a_signing_loads_exactly_when_its_numbers_are_in_range(monthly_value, te
         loaded = load_event(raw)
         assert loaded["data"]["contract"]["monthly_value"] == monthly_value
         assert loaded["occurred_at"] == occurred
+
+
+def test_every_example_in_the_events_documentation_is_a_valid_event():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text(encoding="utf-8")
+    examples = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, re.S)]
+    events = [example for example in examples if "type" in example and example.get("data")]
+    assert {example["type"] for example in events} == set(INGESTED_TYPES)
+    for example in events:
+        load_event(example)
