@@ -17,8 +17,8 @@ from flask import Flask, Response, current_app, json
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from loyalty.errors import (Conflict, FieldErrors, KeyRefused, LoyaltyError, NotFound,
-                            RulesetInvalid)
+from loyalty.errors import (Conflict, FieldErrors, InsufficientPoints, KeyRefused, LoyaltyError, NotFound,
+                            RedemptionLimitReached, RulesetInvalid)
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,12 @@ class ProblemSchema(ma.Schema):
 
 
 def problem(status: int, detail: str, *, title: str | None = None, slug: str | None = None,
-            errors: object = None, headers: dict[str, str] | None = None) -> Response:
-    """A problem+json response."""
+            errors: object = None, headers: dict[str, str] | None = None,
+            members: dict[str, object] | None = None) -> Response:
+    """A problem+json response; `members` are extension members beside the standard ones."""
     phrase = HTTPStatus(status).phrase
     body = {"type": PROBLEM_TYPE.format(slug or _slug(phrase)), "title": title or phrase,
-            "status": status, "detail": detail}
+            "status": status, "detail": detail} | (members or {})
     if errors is not None:
         body["errors"] = errors
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
@@ -71,7 +72,16 @@ def handle_refusal(error: LoyaltyError) -> Response:
     name = type(error).__name__
     headers = {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'} if status == 401 else None
     return problem(status, str(error), title=_words(name), slug=_slug(_words(name)),
-                   errors=_refusal_errors(error), headers=headers)
+                   errors=_refusal_errors(error), headers=headers, members=_refusal_members(error))
+
+
+def _refusal_members(error: LoyaltyError) -> dict[str, object]:
+    """The figures a client acts on, as numbers: points available and needed, a limit."""
+    if isinstance(error, InsufficientPoints):
+        return {"available": error.available, "needed": error.requested}
+    if isinstance(error, RedemptionLimitReached):
+        return {"limit": error.limit}
+    return {}
 
 
 def _refusal_errors(error: LoyaltyError) -> object:
