@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 PROBLEM_MIMETYPE = "application/problem+json"
 PROBLEM_TYPE = "urn:loyalty:problem:{}"
 BEARER_CHALLENGE = 'Bearer realm="loyalty"'
+LOCATIONS = frozenset({"json", "query", "querystring", "form", "headers", "files", "cookies"})
 
 STATUS_OF: dict[type[LoyaltyError], int] = {
     KeyRefused: 401,
@@ -137,23 +138,14 @@ def handle_crash(error: Exception) -> Response:
 
 def flatten_messages(messages: object, path: str = "") -> dict[str, list[str]]:
     """webargs/marshmallow messages ({location: {field: [...]}}, nested) as {"a.0.b": [...]}."""
-    if isinstance(messages, dict):
-        flat: dict[str, list[str]] = {}
-        for key, value in messages.items():
-            if not path and key in ("json", "query", "querystring", "form", "headers", "files"):
-                inner = flatten_messages(value, "")
-            else:
-                inner = flatten_messages(value, f"{path}.{key}" if path else str(key))
-            for name, texts in inner.items():
-                flat.setdefault(name, []).extend(texts)
-        return flat
-    texts = messages if isinstance(messages, list) else [messages]
-    if texts and all(isinstance(t, str) for t in texts):
-        return {path or "_schema": list(texts)}
-    flat = {}
-    for text in texts:
-        for name, inner in flatten_messages(text, path).items():
-            flat.setdefault(name, []).extend(inner)
+    if not isinstance(messages, dict):
+        texts = messages if isinstance(messages, list) else [messages]
+        return {path or "_schema": [str(text) for text in texts]}
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        name = path if not path and key in LOCATIONS else f"{path}.{key}" if path else str(key)
+        for field, texts in flatten_messages(value, name).items():
+            flat.setdefault(field, []).extend(texts)
     return flat
 
 

@@ -8,7 +8,7 @@ from flask.views import MethodView
 
 from api.auth import roles
 from api.blueprint import Blueprint
-from api.errors import handle_refusal, status_of
+from api.errors import flatten_messages, handle_refusal, status_of
 from api_helpers import assert_problem, bearer, build_app
 from loyalty.errors import (Conflict, FieldErrors, KeyRefused, LoyaltyError, NotFound, RuleProblem,
                             RulesetInvalid, UnknownCustomer)
@@ -110,3 +110,12 @@ def test_a_crash_is_a_500_problem_without_the_trace_and_is_logged(store, key_for
     assert "Traceback" not in response.get_data(as_text=True)
     assert "logged" in body["detail"]
     assert any("secret internal detail" in record.exc_text for record in caplog.records if record.exc_text)
+
+
+def test_nested_validation_messages_are_named_by_their_path():
+    messages = {"json": {"contract": {"monthly_value": ["must not be negative"]},
+                         "lines": {0: {"amount": ["not an integer"]}}, "_schema": ["empty body"]},
+                "query": {"limit": ["too large"]}}
+    assert flatten_messages(messages) == {"contract.monthly_value": ["must not be negative"],
+                                          "lines.0.amount": ["not an integer"],
+                                          "_schema": ["empty body"], "limit": ["too large"]}

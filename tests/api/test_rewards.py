@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import pytest
 from sqlalchemy import update
@@ -78,3 +79,24 @@ def test_a_retired_reward_comes_back_when_the_ruleset_offers_it_again(store):
 
 def test_the_catalogue_is_synced_when_the_app_starts(app, store):
     assert [offer.id for offer in list_rewards(store)] == ["bill-credit-100k", "speed-upgrade", "tet-hamper"]
+
+
+def test_workers_starting_together_sync_the_catalogue_once(store):
+    barrier = threading.Barrier(4)
+    changes, failures = [], []
+
+    def start_a_worker():
+        barrier.wait()
+        try:
+            changes.append(sync_catalogue(store, CATALOGUE))
+        except Exception as error:  # reported below, with the others
+            failures.append(error)
+
+    workers = [threading.Thread(target=start_a_worker) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert failures == []
+    assert sorted(len(change.added) for change in changes) == [0, 0, 0, 3]
+    assert len(list_rewards(store)) == 3
