@@ -12,9 +12,11 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_smorest.spec.plugins import integerconverter2paramschema
 from sqlalchemy.exc import SQLAlchemyError
 
 from api import auth, customers, health, rewards
+from api.blueprint import IdConverter
 from api.body import DEFAULT_MAX_CONTENT_LENGTH, ApiRequest, guard_body
 from api.context import EXTENSION, LoyaltyApp
 from api.errors import register_error_handlers
@@ -78,7 +80,9 @@ def _install_request_steps(app: Flask) -> None:
 
 
 def _install_api(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter
     api = LoyaltyApi(app)
+    api.register_converter(IdConverter, integerconverter2paramschema)
     describe_security(api)
     for blueprint in RESOURCES:
         api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{blueprint.url_prefix}")

@@ -9,6 +9,9 @@ from __future__ import annotations
 import flask_smorest
 from marshmallow import EXCLUDE
 from webargs.flaskparser import FlaskParser
+from werkzeug.routing import IntegerConverter
+
+BIGINT_MAX = 2**63 - 1
 
 
 class StrictParser(FlaskParser):
@@ -28,3 +31,10 @@ class Blueprint(flask_smorest.Blueprint):
     """One resource: MethodViews, schemas beside them, roles declared on each method."""
 
     ARGUMENTS_PARSER = StrictParser()
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a positive 64-bit row id; anything larger is a 404, never a database error."""
+
+    def __init__(self, url_map, min: int = 1, max: int = BIGINT_MAX):
+        super().__init__(url_map, min=min, max=max)

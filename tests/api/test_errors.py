@@ -119,3 +119,25 @@ def test_nested_validation_messages_are_named_by_their_path():
     assert flatten_messages(messages) == {"contract.monthly_value": ["must not be negative"],
                                           "lines.0.amount": ["not an integer"],
                                           "_schema": ["empty body"], "limit": ["too large"]}
+
+
+def test_a_row_id_too_large_for_the_database_is_a_404_and_documented_as_bounded(store, key_for):
+    things = Blueprint("things", __name__, url_prefix="/things")
+
+    @things.route("/<id:thing_id>")
+    class Thing(MethodView):
+        @roles("billing")
+        def get(self, thing_id):
+            """A resource addressed by a database row id."""
+            return {"id": thing_id}
+
+    app = build_app(store)
+    app.extensions["flask-smorest"]["apis"][""]["ext_obj"].register_blueprint(
+        things, url_prefix="/api/v1/things")
+    client, headers = app.test_client(), bearer(key_for("billing"))
+    assert client.get("/api/v1/things/9223372036854775807", headers=headers).get_json() == {
+        "id": 9223372036854775807}
+    for too_far in ("9223372036854775808", "49601302637696442368", "0"):
+        assert_problem(client.get(f"/api/v1/things/{too_far}", headers=headers), 404)
+    [parameter] = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/things/{thing_id}"]["parameters"]
+    assert parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": 9223372036854775807}
