@@ -94,3 +94,22 @@ def audit_actions(store: Store, subject_id: int) -> list[str]:
 def ledger_problems(store: Store) -> list:
     with store.reading() as session:
         return ledger.verify(session)
+
+
+WELCOME_GIFT = """
+    programme: welcome
+    name: "Chào mừng khách hàng mới"
+    rules:
+      - id: welcome-router
+        on: contract.signed
+        then: {reward: wifi-6-router}
+    """
+
+
+def grant_welcome_router(store: Store, customer_id: str = "lan") -> None:
+    """A rule gives the customer a router free when a contract is signed."""
+    from ingest_support import RECEIVED, contract_signed, ruleset
+    from loyalty.services.ingest import ingest
+
+    ingest(store, ruleset(WELCOME_GIFT), contract_signed(f"sign-{customer_id}", f"K-{customer_id}", 500_000,
+                                                         customer_id=customer_id), RECEIVED)

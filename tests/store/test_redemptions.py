@@ -14,7 +14,8 @@ from loyalty.services.redemptions import (
     cancel, customer_rewards, fulfil, pending_redemptions, redeem, redemptions_in_status,
 )
 from redemption_support import (
-    AT, CATALOGUE, add_customer, audit_actions, give_points, ledger_problems, lot_remaining,
+    AT, CATALOGUE, add_customer, audit_actions, give_points, grant_welcome_router, ledger_problems,
+    lot_remaining,
     open_catalogue, redemptions, spendable, spends, stock_taken,
 )
 
@@ -208,3 +209,13 @@ def test_a_customers_rewards_list_grants_and_redemptions_newest_first(lan):
         ("redemption", made[0].redemption.id, "cancelled")]
     with pytest.raises(UnknownCustomer):
         customer_rewards(store, "nobody")
+
+
+def test_a_reward_a_rule_gave_free_is_listed_with_the_redemptions(lan):
+    store, *_ = lan
+    grant_welcome_router(store)
+    paid = redeem(store, "lan", "speed-upgrade", "k-1", "customer:lan", AT + timedelta(days=1))
+    listed = customer_rewards(store, "lan")
+    assert [(r.source, r.reward_id, r.points, r.status) for r in listed] == [
+        ("redemption", "speed-upgrade", 300, "pending"), ("grant", "wifi-6-router", 0, "pending")]
+    assert listed[1].name == "Bộ phát Wi-Fi 6" and listed[0].id == paid.redemption.id
