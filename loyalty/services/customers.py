@@ -5,7 +5,6 @@ batch SQL path (which reads the summary on the customer row) never disagrees wit
 """
 from __future__ import annotations
 
-import calendar
 from datetime import date
 from typing import Any, Mapping
 
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from loyalty.engine.awards import add_months
 from loyalty.engine.facts import ContractSnapshot, CustomerSnapshot, summarize_contracts
 from loyalty.errors import Conflict, FieldErrors, UnknownContract, UnknownCustomer
 from loyalty.services.event_payloads import load_customer_data
@@ -138,10 +138,3 @@ def customer_snapshot(customer: Customer) -> CustomerSnapshot:
     return CustomerSnapshot(id=customer.id, segment=customer.segment, customer_since=customer.customer_since,
                             region=customer.region, locale=customer.locale, tier=customer.tier,
                             status_points=customer.status_points or 0)
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later, or the last day of that month if it is shorter."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))

@@ -6,7 +6,6 @@ every problem of one event at once.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,7 +46,8 @@ class Boolean(fields.Boolean):
 
 
 def _text(max_length: int, **kwargs) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=max_length, error="must be 1 to {max} characters"), **kwargs)
+    length = validate.Length(min=1, max=max_length, error="must be 1 to {max} characters")
+    return fields.String(validate=length, **kwargs)
 
 
 def _not_negative(**kwargs) -> Integer:
@@ -141,8 +141,12 @@ DATA_SCHEMAS: dict[str, type[Schema]] = {
 
 class Envelope(Strict):
     id = _text(128, required=True)
-    type = fields.String(required=True, validate=validate.OneOf(INGESTED_TYPES, error="must be one of {choices}"))
-    occurred_at = fields.AwareDateTime(required=True, error_messages={"invalid_awareness": "must carry a time zone (Z or an offset)"})
+    type = fields.String(
+        required=True, validate=validate.OneOf(INGESTED_TYPES, error="must be one of {choices}")
+    )
+    occurred_at = fields.AwareDateTime(
+        required=True, error_messages={"invalid_awareness": "must carry a time zone (Z or an offset)"}
+    )
     customer_id = _text(64, required=True)
     data = fields.Dict(required=True)
 
@@ -183,8 +187,3 @@ def _flatten(messages: Any, prefix: str) -> dict[str, list[str]]:
 
 def _lower(message: str) -> str:
     return message[:1].lower() + message[1:].rstrip(".") if message else message
-
-
-def local_date(moment: datetime, time_zone: str) -> date:
-    """The calendar date at `moment` where the customer lives: facts and periods use it."""
-    return moment.astimezone(ZoneInfo(time_zone)).date()

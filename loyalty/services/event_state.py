@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from loyalty.engine.facts import EventSnapshot, compute_facts
 from loyalty.engine.model import Scalar
 from loyalty.errors import EventOutOfOrder, UnknownContract, UnknownCustomer
+from loyalty.ledger import local_date
 from loyalty.services.customers import (
     cancel_contract,
     contract_snapshots,
@@ -25,7 +26,6 @@ from loyalty.services.customers import (
     sign_contract,
     upsert_customer,
 )
-from loyalty.services.event_payloads import local_date
 from loyalty.store.tables import Customer
 from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
 

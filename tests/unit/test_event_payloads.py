@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loyalty.errors import FieldErrors
-from loyalty.services.event_payloads import INGESTED_TYPES, load_event, local_date
+from loyalty.ledger import local_date
+from loyalty.services.event_payloads import INGESTED_TYPES, load_event
 from loyalty.services.ingest import canonical_hash
 
 EXAMPLES = {
