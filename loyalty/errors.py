@@ -82,6 +82,10 @@ class EventOutOfOrder(Conflict):
     """An event that needs an earlier one first; nothing was applied, send it again after that one."""
 
 
+class DuplicateEvent(Conflict):
+    """A second event, under a new id, about an invoice, incident or referral already reported."""
+
+
 class KeyRefused(LoyaltyError):
     """An API key that is missing, malformed, unknown or revoked: the caller is not identified."""
 
