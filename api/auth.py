@@ -144,3 +144,10 @@ def rate_limit_key() -> str:
 def is_public_request() -> bool:
     """Health and the OpenAPI document are not rate limited."""
     return request.endpoint is not None and _declared() == PUBLIC
+
+
+def keep_out_of_shared_caches(response):
+    """Answers given to a key are that caller's alone: no proxy may keep them."""
+    if "Authorization" in request.headers:
+        response.headers.setdefault("Cache-Control", "private, no-store")
+    return response

@@ -13,7 +13,7 @@ import time
 from http import HTTPStatus
 
 import marshmallow as ma
-from flask import Flask, Response, current_app, json
+from flask import Flask, Response, current_app, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -71,9 +71,14 @@ def handle_refusal(error: LoyaltyError) -> Response:
     """A domain refusal, with what the caller must fix."""
     status = status_of(error)
     name = type(error).__name__
-    headers = {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'} if status == 401 else None
+    headers = {"WWW-Authenticate": bearer_challenge()} if status == 401 else None
     return problem(status, str(error), title=_words(name), slug=_slug(_words(name)),
                    errors=_refusal_errors(error), headers=headers, members=_refusal_members(error))
+
+
+def refusal_body(error: LoyaltyError) -> dict[str, object]:
+    """The problem members `handle_refusal` sends, as a dict: one answer that carries several (a batch)."""
+    return json.loads(handle_refusal(error).get_data())
 
 
 def _refusal_members(error: LoyaltyError) -> dict[str, object]:
@@ -83,6 +88,12 @@ def _refusal_members(error: LoyaltyError) -> dict[str, object]:
     if isinstance(error, RedemptionLimitReached):
         return {"limit": error.limit}
     return {}
+
+
+def bearer_challenge() -> str:
+    """RFC 6750: name the error only when the caller did present a key."""
+    presented = "Authorization" in request.headers
+    return f'{BEARER_CHALLENGE}, error="invalid_token"' if presented else BEARER_CHALLENGE
 
 
 def _refusal_errors(error: LoyaltyError) -> object:
@@ -111,7 +122,7 @@ def _http_headers(error: HTTPException) -> dict[str, str]:
     if error.code == 429:
         headers["Retry-After"] = str(_retry_after_seconds())
     if error.code == 401:
-        headers.setdefault("WWW-Authenticate", BEARER_CHALLENGE)
+        headers.setdefault("WWW-Authenticate", bearer_challenge())
     return headers
 
 

@@ -114,7 +114,7 @@ def test_a_request_without_a_key_is_asked_for_one(client, route):
     method, path, body = ROUTES[route]
     response = client.open(path, method=method, json=body)
     assert_problem(response, 401)
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="loyalty"'
 
 
 @pytest.mark.parametrize("header", [
@@ -127,7 +127,7 @@ def test_unknown_or_malformed_keys_are_refused_with_a_bearer_challenge(client, k
     key_for("billing")
     response = client.get("/api/v1/rewards", headers={"Authorization": header})
     assert_problem(response, 401)
-    assert 'realm="loyalty"' in response.headers["WWW-Authenticate"]
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="loyalty", error="invalid_token"'
 
 
 def test_a_key_with_the_right_prefix_and_a_wrong_secret_is_refused(client, key_for):
@@ -183,3 +183,9 @@ def test_forgetting_a_key_makes_its_revocation_count_at_once(store):
     authenticator.forget(issued.identity.key_id)
     with pytest.raises(KeyRefused, match="revoked"):
         authenticator.authenticate(issued.token)
+
+
+def test_answers_to_a_key_are_never_kept_by_shared_caches(client, key_for):
+    response = client.get("/api/v1/rewards", headers=bearer(key_for("customer")))
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert "Cache-Control" not in client.get("/api/v1/health").headers
