@@ -26,6 +26,8 @@ blp = Blueprint("redemptions", __name__, url_prefix="",
                 description="Spending points on rewards, and billing settling them")
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_ID = 2**63 - 1
+"""Ids are 64-bit: a larger one in a URL is a routing 404, never a database overflow."""
 
 
 class IdempotencyHeaders(ma.Schema):
@@ -142,7 +144,7 @@ class Redemptions(MethodView):
         return page_of(rows, args["limit"], key=lambda row: row.cursor())
 
 
-@blp.route("/redemptions/<int:redemption_id>/fulfil")
+@blp.route(f"/redemptions/<int(max={MAX_ID}):redemption_id>/fulfil")
 class Fulfil(MethodView):
     @roles("billing")
     @blp.response(200, RedemptionSchema)
@@ -153,7 +155,7 @@ class Fulfil(MethodView):
         return fulfil(current_store(), redemption_id, actor_of(current_identity()), now())
 
 
-@blp.route("/redemptions/<int:redemption_id>/cancel")
+@blp.route(f"/redemptions/<int(max={MAX_ID}):redemption_id>/cancel")
 class Cancel(MethodView):
     @roles("billing", "customer")
     @blp.arguments(CancelBody, required=False)
