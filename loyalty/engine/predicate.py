@@ -45,14 +45,22 @@ def _never(_facts: Facts) -> bool:
 
 
 def _every(parts: tuple[Predicate, ...]) -> Predicate:
-    if not parts:
-        return _always
-    if len(parts) == 1:
-        return parts[0]
+    """All parts, stopping at the first that fails; short lists unrolled (a loop costs more)."""
+    if len(parts) > 4:
+        return _every((_every(parts[:4]), *parts[4:])) if len(parts) <= 7 else _every_loop(parts)
+    if len(parts) == 4:
+        a, b, c, d = parts
+        return lambda facts: a(facts) and b(facts) and c(facts) and d(facts)
+    if len(parts) == 3:
+        a, b, c = parts
+        return lambda facts: a(facts) and b(facts) and c(facts)
     if len(parts) == 2:
-        first, second = parts
-        return lambda facts: first(facts) and second(facts)
+        a, b = parts
+        return lambda facts: a(facts) and b(facts)
+    return parts[0] if parts else _always
 
+
+def _every_loop(parts: tuple[Predicate, ...]) -> Predicate:
     def every(facts: Facts) -> bool:
         for part in parts:
             if not part(facts):
@@ -63,14 +71,22 @@ def _every(parts: tuple[Predicate, ...]) -> Predicate:
 
 
 def _some(parts: tuple[Predicate, ...]) -> Predicate:
-    if not parts:
-        return _never
-    if len(parts) == 1:
-        return parts[0]
+    """Any part, stopping at the first that holds; short lists unrolled like `_every`."""
+    if len(parts) > 4:
+        return _some((_some(parts[:4]), *parts[4:])) if len(parts) <= 7 else _some_loop(parts)
+    if len(parts) == 4:
+        a, b, c, d = parts
+        return lambda facts: a(facts) or b(facts) or c(facts) or d(facts)
+    if len(parts) == 3:
+        a, b, c = parts
+        return lambda facts: a(facts) or b(facts) or c(facts)
     if len(parts) == 2:
-        first, second = parts
-        return lambda facts: first(facts) or second(facts)
+        a, b = parts
+        return lambda facts: a(facts) or b(facts)
+    return parts[0] if parts else _never
 
+
+def _some_loop(parts: tuple[Predicate, ...]) -> Predicate:
     def some(facts: Facts) -> bool:
         for part in parts:
             if part(facts):

@@ -10,7 +10,9 @@ from loyalty.engine.facts import ContractSnapshot, months_between, summarize_con
 from loyalty.store.fact_columns import (
     fact_columns,
     is_anniversary,
+    rules_in_masks,
     select_matching_customers,
+    select_rule_masks,
     select_rule_matches,
 )
 from loyalty.store.tables import Customer
@@ -102,3 +104,15 @@ def test_anniversaries_fall_on_the_same_day_and_leap_day_customers_on_28_februar
     assert ids(store, everyone.where(is_anniversary(date(2028, 2, 28)))) == {"feb28", "this-year"}
     assert ids(store, everyone.where(is_anniversary(date(2028, 2, 29)))) == {"leap"}
     assert ids(store, everyone.where(is_anniversary(date(2025, 3, 1)))) == {"march"}
+
+
+def test_rule_masks_carry_one_bit_per_rule_even_past_62_rules(store):
+    add_customers(store, customer("gold", date(2020, 3, 15), tier="gold"),
+                  customer("plain", date(2024, 3, 15)))
+    rules = [rule(f"r{i}", when=fact("tier", "eq", "gold") if i % 2 else not_(fact("tier", "eq", "gold")))
+             for i in range(70)]
+    with store.reading() as session:
+        rows = {row[0]: tuple(row[1:]) for row in session.execute(select_rule_masks(rules, date(2026, 3, 15)))}
+    assert [r.id for r in rules_in_masks(rows["gold"], rules)] == [f"r{i}" for i in range(1, 70, 2)]
+    assert [r.id for r in rules_in_masks(rows["plain"], rules)] == [f"r{i}" for i in range(0, 70, 2)]
+    assert len(rows["gold"]) == 2

@@ -22,7 +22,12 @@ from loyalty.engine.facts import (
 from loyalty.engine.model import SEGMENTS, AllOf, AnyOf, Comparison, Not, Rule, SourceRef, Then
 from loyalty.engine.predicate import compile_predicate
 from loyalty.engine.sql import compile_sql
-from loyalty.store.fact_columns import fact_columns, select_rule_matches
+from loyalty.store.fact_columns import (
+    fact_columns,
+    rules_in_masks,
+    select_rule_masks,
+    select_rule_matches,
+)
 from loyalty.store.tables import Contract, Customer
 
 HERE = SourceRef("generated.yaml", 1)
@@ -187,9 +192,12 @@ def test_sql_selects_exactly_the_customers_the_python_predicate_matches(store, s
         for condition, matching in zip(generated, expected):
             selected = set(session.scalars(select(Customer.id).where(compile_sql(condition, columns))))
             assert selected == matching, condition
-        one_scan = session.execute(select_rule_matches([as_rule(c) for c in generated], today)).all()
+        rules = [as_rule(c) for c in generated]
+        one_scan = session.execute(select_rule_matches(rules, today)).all()
+        masks = {row[0]: row[1:] for row in session.execute(select_rule_masks(rules, today))}
     for i, matching in enumerate(expected):
         assert {row.id for row in one_scan if row[i + 1]} == matching, generated[i]
+        assert {cid for cid, mask in masks.items() if rules[i] in rules_in_masks(mask, rules)} == matching
 
 
 def sql_facts(store, columns) -> dict[str, dict]:

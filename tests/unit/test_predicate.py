@@ -74,12 +74,13 @@ def test_a_rule_without_conditions_always_matches():
     assert compile_predicate(None)({}) is True
 
 
-def test_any_of_many_and_all_of_many_look_at_every_part():
-    many = [fact("tenure_months", "eq", n) for n in range(5)]
-    assert matches(any_of(*many), tenure_months=4) is True
-    assert matches(any_of(*many), tenure_months=5) is False
-    assert matches(all_of(*[fact("tenure_months", "gte", n) for n in range(5)]), tenure_months=4)
-    assert not matches(all_of(*[fact("tenure_months", "gte", n) for n in range(5)]), tenure_months=3)
+@pytest.mark.parametrize("size", range(1, 11))
+def test_any_of_many_and_all_of_many_look_at_every_part(size):
+    assert matches(any_of(*[fact("tenure_months", "eq", n) for n in range(size)]), tenure_months=size - 1)
+    assert not matches(any_of(*[fact("tenure_months", "eq", n) for n in range(size)]), tenure_months=size)
+    at_least = all_of(*[fact("tenure_months", "gte", n) for n in range(size)])
+    assert matches(at_least, tenure_months=size - 1)
+    assert not matches(at_least, tenure_months=size - 2)
 
 
 def test_event_facts_are_read_by_their_dotted_names():
