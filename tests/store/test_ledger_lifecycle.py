@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from loyalty.store import ledger
-from loyalty.store.tables import LedgerTransaction
+from loyalty.store.tables import AuditRecord, Customer, LedgerTransaction
 from ledger_helpers import (
     T0, add_customer, remaining_by_reference, status_points_on_customer, transaction_count,
 )
@@ -134,3 +134,27 @@ def test_a_refund_into_a_clawed_back_lot_is_clawed_back_at_once(customer):
     with customer.reading() as session:
         assert ledger.balance(session, "c1", date(2026, 1, 10)).reward_points == 100
         assert ledger.verify(session) == []
+
+
+def test_a_void_with_nothing_left_to_take_still_audits_the_shortfall(customer):
+    with customer.transaction() as session:
+        _earn(session, "welcome", 300, vests_on=date(2026, 2, 1))
+        ledger.vest(session, "c1", date(2026, 2, 1), occurred_at=T0)
+        ledger.spend(session, "c1", 300, occurred_at=T0, reference="r1", actor="c1",
+                     today=date(2026, 2, 1))
+    with customer.transaction() as session:
+        voided = ledger.void_pending(session, "c1", ["welcome"], reference="contract-9",
+                                     occurred_at=T0, actor="billing")
+    assert (voided.points, voided.shortfall, voided.transaction_id) == (0, 300, None)
+    with customer.reading() as session:
+        audit = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc())).first()
+        assert (audit.action, audit.details["shortfall"]) == ("ledger.void", 300)
+        assert ledger.verify(session) == []
+
+
+def test_the_callers_customer_row_shows_status_points_moved_in_its_transaction(customer):
+    with customer.transaction() as session:
+        held = session.get(Customer, "c1")
+        assert held.status_points == 0
+        ledger.earn(session, "c1", status_points=25, occurred_at=T0, reference="a1")
+        assert held.status_points == 25

@@ -17,6 +17,7 @@ from loyalty.ledger import (
     REDEMPTION, REFUND, REVERSE, SPEND, VOID, AccountRef, Plan, local_date, plan_expire,
     plan_release, plan_reverse, plan_vest,
 )
+from loyalty.store.audit import record
 from loyalty.store.ledger.operations import lock_for_posting, refuse_duplicate
 from loyalty.store.ledger.posting import Posted, Why, load_lots, revoke_lots, write_plan
 from loyalty.store.tables import LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation
@@ -106,8 +107,16 @@ def _release(session, kind, customer_id, award_references, reference, why: Why) 
 
 
 def _revoke_only(session: Session, plan: Plan, why: Why) -> None:
-    """Nothing left to take: still mark the lots, so a later refund into them is taken back too."""
+    """Nothing left to take: still mark the lots (a later refund into them is taken back too), and
+    audit the shortfall, since no transaction will carry it."""
     revoke_lots(session, plan.revoke_lot_ids, why.occurred_at)
+    record(
+        session, actor=why.actor, action=f"ledger.{plan.kind}", subject_type="customer",
+        subject_id=plan.customer_id, occurred_at=why.occurred_at, customer_id=plan.customer_id,
+        reason=why.reason, ruleset_version=why.ruleset_version,
+        details={"points": 0, "reference": plan.reference, "shortfall": plan.shortfall,
+                 "lots": plan.revoke_lot_ids},
+    )
 
 
 def refund(

@@ -133,6 +133,7 @@ def _mirror_status_points(session: Session, plan: Plan) -> None:
             .values(status_points=Customer.status_points + change)
             .execution_options(synchronize_session=False)
         )
+        session.expire(session.get(Customer, plan.customer_id), ["status_points"])
 
 
 def _audit(session: Session, posted: Posted, plan: Plan, why: Why) -> None:
