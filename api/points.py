@@ -1,0 +1,83 @@
+"""GET /customers/{id}/balance and /ledger: a customer's points, and every change to them."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from api.auth import ensure_can_see_customer, roles
+from api.blueprint import Blueprint
+from api.clock import now
+from api.context import current_store
+from api.pagination import PageArgs, decode_cursor, page_of, page_schema
+from loyalty.services.customer_view import customer_balance, customer_ledger
+
+blp = Blueprint("points", __name__, url_prefix="/customers", description="A customer's points and their history")
+
+CUSTOMER_ID = "/<string(maxlength=64):customer_id>"
+
+
+class VestingSchema(ma.Schema):
+    points = ma.fields.Integer(required=True)
+    vests_on = ma.fields.Date(required=True, metadata={"description": "first local day they can be spent"})
+
+
+class ExpiringSchema(ma.Schema):
+    points = ma.fields.Integer(required=True)
+    expires_on = ma.fields.Date(required=True, metadata={"description": "first local day they are gone"})
+    last_day = ma.fields.Date(required=True, metadata={"description": "last local day to spend them"})
+
+
+class BalanceSchema(ma.Schema):
+    customer_id = ma.fields.String(required=True)
+    as_of = ma.fields.DateTime(required=True, metadata={"description": "now, with the customer's offset"})
+    today = ma.fields.Date(required=True, metadata={"description": "the customer's local date"})
+    time_zone = ma.fields.String(required=True)
+    reward_points = ma.fields.Integer(required=True, metadata={"description": "spendable now"})
+    pending_points = ma.fields.Integer(required=True, metadata={"description": "earned, not spendable yet"})
+    status_points = ma.fields.Integer(required=True, metadata={"description": "count towards a tier"})
+    tier = ma.fields.String(required=True, allow_none=True)
+    vesting = ma.fields.List(ma.fields.Nested(VestingSchema), required=True)
+    expiring_points = ma.fields.Integer(required=True, metadata={"description": "gone within 30 days"})
+    expiring_soon = ma.fields.List(ma.fields.Nested(ExpiringSchema), required=True)
+
+
+class LedgerLineSchema(ma.Schema):
+    entry_id = ma.fields.Integer(required=True)
+    transaction_id = ma.fields.Integer(required=True)
+    at = ma.fields.DateTime(required=True, metadata={"description": "ISO 8601, the customer's offset"})
+    kind = ma.fields.String(required=True, metadata={"description": "earn, vest, spend, refund, expire, ..."})
+    account = ma.fields.String(required=True, metadata={"description": "available, pending or status"})
+    currency = ma.fields.String(required=True, metadata={"description": "reward or status"})
+    points = ma.fields.Integer(required=True, metadata={"description": "signed: negative took points"})
+    balance_after = ma.fields.Integer(required=True, metadata={"description": "the account, after it"})
+    reference = ma.fields.String(required=True, allow_none=True)
+    reason = ma.fields.String(required=True, allow_none=True)
+    actor = ma.fields.String(required=True)
+    award_id = ma.fields.Integer(required=True, allow_none=True)
+    programme_id = ma.fields.String(required=True, allow_none=True)
+    rule_id = ma.fields.String(required=True, allow_none=True)
+
+
+@blp.route(f"{CUSTOMER_ID}/balance")
+class Balance(MethodView):
+    @roles("customer", "billing", "marketing")
+    @blp.response(200, BalanceSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, customer_id: str):
+        """Show the customer's spendable, pending and status points, tier, and points expiring soon."""
+        ensure_can_see_customer(customer_id)
+        return customer_balance(current_store(), customer_id, now())
+
+
+@blp.route(f"{CUSTOMER_ID}/ledger")
+class Ledger(MethodView):
+    @roles("customer", "billing", "marketing")
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(LedgerLineSchema))
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def get(self, args: dict, customer_id: str):
+        """List the changes to the customer's points, newest first, with what caused each."""
+        ensure_can_see_customer(customer_id)
+        lines = customer_ledger(current_store(), customer_id, decode_cursor(args["cursor"]), args["limit"])
+        return page_of(lines, args["limit"], key=lambda line: line.cursor())
