@@ -15,7 +15,7 @@ from flask import Flask
 from flask_smorest.spec.plugins import integerconverter2paramschema
 from sqlalchemy.exc import SQLAlchemyError
 
-from api import auth, customers, health, redemptions, rewards
+from api import auth, customers, events, explain, health, points, redemptions, rewards
 from api.blueprint import IdConverter
 from api.body import DEFAULT_MAX_CONTENT_LENGTH, ApiRequest, guard_body
 from api.context import EXTENSION, LoyaltyApp
@@ -30,7 +30,7 @@ from loyalty.store import Store, default_database_url
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-RESOURCES = (health.blp, rewards.blp, customers.blp, redemptions.blp)
+RESOURCES = (health.blp, rewards.blp, customers.blp, redemptions.blp, events.blp, points.blp, explain.blp)
 """Every resource blueprint, registered under /api/v1 in this order."""
 
 
