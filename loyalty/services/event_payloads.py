@@ -151,6 +151,21 @@ class Envelope(Strict):
     data = fields.Dict(required=True)
 
 
+SUBJECTS: dict[str, str] = {
+    "invoice.paid": "invoice_id",
+    "service.incident": "incident_id",
+    "referral.converted": "referred_customer_id",
+}
+"""The field that names what an event is about, for the types billing reports once per thing."""
+
+
+def event_subject(event: dict[str, Any]) -> str | None:
+    """`invoice.paid:INV-1`: one event per invoice, incident or referred customer; None for the rest."""
+    field_name = SUBJECTS.get(event["type"])
+    value = event["data"].get(field_name) if field_name else None
+    return f"{event['type']}:{value}" if value else None
+
+
 def load_event(raw: Any) -> dict[str, Any]:
     """The event with typed values (dates, aware datetimes), or `FieldErrors` naming every bad field."""
     if not isinstance(raw, Mapping):

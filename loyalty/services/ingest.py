@@ -11,14 +11,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from loyalty.engine.decide import CompiledRuleset, compile_ruleset, decide
 from loyalty.engine.model import Ruleset
-from loyalty.errors import EventConflict, FieldErrors, LoyaltyError
+from loyalty.errors import DuplicateEvent, EventConflict, FieldErrors, LoyaltyError
 from loyalty.services.awarding import claw_back_cancelled_contract, give_awards
-from loyalty.services.event_payloads import load_event
+from loyalty.services.event_payloads import SUBJECTS, event_subject, load_event
 from loyalty.services.event_state import apply_event
 from loyalty.services.ingest_result import IngestResult
 from loyalty.store import Store
@@ -79,17 +79,30 @@ def _ingest_once(session: Session, compiled: CompiledRuleset, event: dict[str, A
 
 
 def _claim(session: Session, event: dict[str, Any], body_hash: str, received_at: datetime) -> bool:
-    """Insert the event's row; False when another delivery of this id got there first."""
+    """Insert the event's row; False when this id, or another event about the same thing, got there first."""
     row = {"id": event["id"], "type": event["type"], "body_hash": body_hash, "customer_id": event["customer_id"],
-           "occurred_at": event["occurred_at"], "received_at": received_at}
-    return insert_once(session, Event, row, ["id"]) is not None
+           "subject": event_subject(event), "occurred_at": event["occurred_at"], "received_at": received_at}
+    return insert_once(session, Event, row, key=None) is not None
 
 
 def _replay(session: Session, event: dict[str, Any], body_hash: str) -> IngestResult:
     stored = session.get(Event, event["id"], populate_existing=True)
+    if stored is None:
+        raise _duplicate(session, event)
     if stored.body_hash != body_hash or stored.result is None:
         raise EventConflict(
             f"Event {event['id']!r} was already received on {stored.received_at.isoformat()} with a different "
             "body; a changed event needs a new id."
         )
     return IngestResult.from_dict(stored.result, replayed=True)
+
+
+def _duplicate(session: Session, event: dict[str, Any]) -> DuplicateEvent:
+    """The refusal of a second event about the invoice, incident or referral another event reported."""
+    subject = event_subject(event)
+    first = session.scalar(select(Event.id).where(Event.customer_id == event["customer_id"], Event.subject == subject))
+    field_name = SUBJECTS[event["type"]]
+    return DuplicateEvent(
+        f"Event {event['id']!r} is about {field_name} {event['data'][field_name]!r} of customer "
+        f"{event['customer_id']!r}, which event {first!r} already reported; nothing was applied."
+    )

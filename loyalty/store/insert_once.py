@@ -17,9 +17,11 @@ DIALECT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def insert_once(
-    session: Session, table: type[Base], values: Mapping[str, Any], key: Sequence[str]
+    session: Session, table: type[Base], values: Mapping[str, Any], key: Sequence[str] | None
 ) -> Any | None:
     """Insert the row unless one with the same `key` columns exists: its primary key, or None.
+
+    `key=None` yields to a row clashing on any unique constraint of the table.
 
     Core, not the ORM: the row is not added to the session, and the ORM's bulk-insert machinery
     (a third of the cost of an event) is skipped.
@@ -28,7 +30,8 @@ def insert_once(
     insert = DIALECT_INSERTS[connection.dialect.name]
     core_table = table.__table__
     statement = (
-        insert(core_table).values(**values).on_conflict_do_nothing(index_elements=list(key))
+        insert(core_table).values(**values)
+        .on_conflict_do_nothing(index_elements=list(key) if key is not None else None)
         .returning(core_table.primary_key.columns.values()[0])
     )
     session.flush()  # rows this one may refer to (a new customer) must be in the database first

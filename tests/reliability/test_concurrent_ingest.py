@@ -120,3 +120,10 @@ def test_a_new_customer_signing_ten_contracts_at_once_is_created_once_and_welcom
     assert points_of(store, "C-NEW") == (500, 0, 0)
     with store.reading() as session:
         assert session.get(Customer, "C-NEW").active_contracts == THREADS
+
+
+def test_one_invoice_reported_under_ten_ids_at_once_earns_points_once(customers):
+    results = all_at_once(lambda i: ingest(customers, RULES, invoice_paid(f"evt-{i}", 3_000_000, "C000",
+                                                                          invoice_id="INV-1"), RECEIVED))
+    assert sorted(type(r).__name__ for r in results) == ["DuplicateEvent"] * (THREADS - 1) + ["IngestResult"]
+    assert points_of(customers, "C000") == (300, 0, 10)

@@ -16,7 +16,7 @@ from ingest_support import (
 )
 from sqlalchemy import func, select
 
-from loyalty.errors import EventConflict, EventOutOfOrder, FieldErrors
+from loyalty.errors import DuplicateEvent, EventConflict, EventOutOfOrder, FieldErrors
 from loyalty.services.ingest import MAX_BATCH, ingest, ingest_many
 from loyalty.store.tables import Contract, Customer, Event
 
@@ -188,3 +188,18 @@ def test_customer_upserted_updates_the_customer(an_phat):
     with an_phat.reading() as session:
         customer = session.get(Customer, "C001")
         assert (customer.segment, customer.region, customer.name) == ("enterprise", "Đà Nẵng", AN_PHAT["name"])
+
+
+def test_the_same_invoice_reported_again_under_a_new_id_gives_no_second_points(an_phat):
+    ingest(an_phat, INVOICE_POINTS, invoice_paid("evt-3", 5_000_000, invoice_id="INV-7"), RECEIVED)
+    with pytest.raises(DuplicateEvent, match="INV-7.*evt-3"):
+        ingest(an_phat, INVOICE_POINTS, invoice_paid("evt-4", 5_000_000, invoice_id="INV-7"), RECEIVED)
+    assert points_of(an_phat, "C001") == (500, 0, 0)
+    assert events_recorded(an_phat) == 3
+
+
+def test_another_customers_invoice_with_the_same_number_is_its_own(an_phat):
+    ingest(an_phat, INVOICE_POINTS, customer_upserted("evt-3", "C002", name="Nhà hàng Sen"), RECEIVED)
+    ingest(an_phat, INVOICE_POINTS, invoice_paid("evt-4", 1_000_000, invoice_id="INV-7"), RECEIVED)
+    ingest(an_phat, INVOICE_POINTS, invoice_paid("evt-5", 1_000_000, "C002", invoice_id="INV-7"), RECEIVED)
+    assert (points_of(an_phat, "C001")[0], points_of(an_phat, "C002")[0]) == (100, 100)

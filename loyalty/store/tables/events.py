@@ -19,6 +19,7 @@ AWARD_STATUSES = ("granted", "pending_approval", "rejected", "clawed_back")
 
 class Event(Base):
     __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("customer_id", "subject"),)
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     """Billing's own id for the event: the idempotency key."""
@@ -26,6 +27,9 @@ class Event(Base):
     body_hash: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the event's canonical JSON: tells a resend from a different event reusing an id."""
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    """What the event is about when billing reports it once only (`invoice.paid:INV-1`): a second
+    event under another id about the same invoice, incident or referral is refused."""
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)

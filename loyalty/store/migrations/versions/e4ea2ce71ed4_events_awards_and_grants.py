@@ -23,10 +23,12 @@ def upgrade() -> None:
     sa.Column('type', sa.String(length=32), nullable=False),
     sa.Column('body_hash', sa.String(length=64), nullable=False),
     sa.Column('customer_id', sa.String(length=64), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=True),
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('result', sa.JSON(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
+    sa.UniqueConstraint('customer_id', 'subject', name=op.f('uq_events_customer_id_subject'))
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_customer_id'), ['customer_id'], unique=False)
