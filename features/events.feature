@@ -32,6 +32,13 @@ Feature: Billing tells the engine what happened, and customers are thanked exact
     Then it has 500 reward points
     And billing was told the second report was already applied
 
+  Scenario: The same invoice reported again under a new event id gives no second points
+    Given Công ty An Phát, an SME customer since 2024-03-01
+    When billing reports that it paid an invoice of 5,000,000 VND
+    And billing reports the same invoice again under a new event id
+    Then it has 500 reward points
+    And billing is told the invoice was already reported
+
   Scenario: Goodwill for a two-day outage
     Given Nhà hàng Sen Vàng, an SME customer since 2025-01-10
     When billing reports an unplanned outage of 48 hours

@@ -11,7 +11,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 from sqlalchemy import select
 
 from loyalty.engine.model import Ruleset
-from loyalty.errors import EventOutOfOrder, LoyaltyError
+from loyalty.errors import DuplicateEvent, EventOutOfOrder, LoyaltyError
 from loyalty.services.ingest import ingest
 from loyalty.services.ingest_result import IngestResult
 from loyalty.store import Store
@@ -113,6 +113,11 @@ def sent_again(billing: Billing) -> None:
     billing.send(dict(billing.sent[-1]))
 
 
+@when("billing reports the same invoice again under a new event id")
+def same_invoice_new_id(billing: Billing) -> None:
+    billing.send({**billing.sent[-1], "id": f"evt-{len(billing.sent) + 1}"})
+
+
 @when(parsers.parse("billing reports an {kind} outage of {hours:d} hours"))
 @when(parsers.parse("billing reports a {kind} outage of {hours:d} hours"))
 def outage(billing: Billing, kind: str, hours: int) -> None:
@@ -153,6 +158,13 @@ def told_replayed(billing: Billing) -> None:
     first, second = billing.answers[-2:]
     assert (first.replayed, second.replayed) == (False, True)
     assert second.awards == first.awards
+
+
+@then("billing is told the invoice was already reported")
+def told_duplicate(billing: Billing) -> None:
+    refusal = billing.answers[-1]
+    assert isinstance(refusal, DuplicateEvent)
+    assert "INV-2026-11" in str(refusal) and billing.sent[-2]["id"] in str(refusal)
 
 
 @then(parsers.parse("billing is asked to credit {value} VND on its next bill"))
