@@ -113,3 +113,20 @@ def grant_welcome_router(store: Store, customer_id: str = "lan") -> None:
 
     ingest(store, ruleset(WELCOME_GIFT), contract_signed(f"sign-{customer_id}", f"K-{customer_id}", 500_000,
                                                          customer_id=customer_id), RECEIVED)
+
+
+def app_offering(store: Store, *items: RewardItem, **config):
+    """The API on `store` with a ruleset offering these rewards, rate limits out of the way."""
+    import uuid
+
+    from api import create_app
+    from loyalty.engine.model import Ruleset
+
+    settings = {"TESTING": True, "LOYALTY_STORE": store, "LOYALTY_RATE_LIMIT": "100000 per minute",
+                "LOYALTY_RULESET": Ruleset(version="test", programmes=(), rewards=tuple(items)),
+                "LOYALTY_RATE_LIMIT_PREFIX": f"test-{uuid.uuid4().hex}"}
+    return create_app(settings | config)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
