@@ -20,6 +20,7 @@ from api.blueprint import IdConverter
 from api.body import DEFAULT_MAX_CONTENT_LENGTH, ApiRequest, guard_body
 from api.context import EXTENSION, LoyaltyApp
 from api.errors import register_error_handlers
+from api.fields import LoyaltyJSONProvider
 from api.limits import DEFAULT_RATE_LIMIT, init_limits
 from api.spec import DOC_ENDPOINTS, SPEC_DEFAULTS, LoyaltyApi, describe_security
 from loyalty.engine.loader import load_ruleset
@@ -54,7 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.request_class = ApiRequest
     app.config.update(default_config())
     app.config.update(config or {})
-    app.json.ensure_ascii = False  # Vietnamese as UTF-8 text, not \u escapes
+    app.json = LoyaltyJSONProvider(app)
     engine = _build_engine(app)
     app.extensions[EXTENSION] = engine
     _install_request_steps(app)

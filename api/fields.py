@@ -1,9 +1,11 @@
-"""Marshmallow fields the API shares: times shown in the customer's zone with their offset."""
+"""How values look on the wire: times in the customer-facing zone with their offset, text as UTF-8."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 import marshmallow as ma
+from flask.json.provider import DefaultJSONProvider
 
 from api.context import current_time_zone
 
@@ -15,3 +17,17 @@ class LocalDateTime(ma.fields.DateTime):
         if value is None:
             return None
         return super()._serialize(value.astimezone(current_time_zone()), attr, obj, **kwargs)
+
+
+class LoyaltyJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, but Vietnamese stays readable and a stray datetime is ISO 8601, not an HTTP date."""
+
+    ensure_ascii = False
+
+    @staticmethod
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(current_time_zone()).isoformat()
+        if isinstance(value, date):
+            return value.isoformat()
+        return DefaultJSONProvider.default(value)

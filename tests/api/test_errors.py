@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime, timezone
 
 import pytest
 from flask.views import MethodView
@@ -141,3 +142,10 @@ def test_a_row_id_too_large_for_the_database_is_a_404_and_documented_as_bounded(
         assert_problem(client.get(f"/api/v1/things/{too_far}", headers=headers), 404)
     [parameter] = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/things/{thing_id}"]["parameters"]
     assert parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": 9223372036854775807}
+
+
+def test_times_outside_a_schema_are_iso_8601_in_the_customer_facing_zone(app):
+    with app.app_context():
+        text = app.json.dumps({"at": datetime(2026, 1, 31, 17, 30, tzinfo=timezone.utc),
+                               "on": date(2026, 2, 1), "tên": "Giỏ quà Tết"})
+    assert text == '{"at": "2026-02-01T00:30:00+07:00", "on": "2026-02-01", "tên": "Giỏ quà Tết"}'
