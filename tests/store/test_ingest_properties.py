@@ -4,7 +4,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ingest_support import RECEIVED, customer_upserted, invoice_paid, ledger_problems, points_of, ruleset
