@@ -1,0 +1,173 @@
+"""The nightly run for one local date: contracts, anniversaries, vesting, expiry, tiers.
+
+Each phase works through customers in id order, a chunk per transaction, and commits its
+progress with the chunk (`loyalty.store.daily_runs`): killed at any moment, the next run for the
+same date carries on after the last committed chunk, and a finished phase is not run again, so
+running a date twice gives nothing more. The service never reads the clock: every posting of the
+night happens at local midnight of `day` (Asia/Ho_Chi_Minh), as UTC.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from loyalty.engine.model import Ruleset
+from loyalty.services.customers import end_contract
+from loyalty.services.daily_awarding import NightRules, award_chunk, night_event_id
+from loyalty.store import Store
+from loyalty.store import daily_runs as runs
+from loyalty.store import ledger
+from loyalty.store.daily_awards import claim_night_event
+from loyalty.store.fact_columns import is_anniversary
+from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
+
+log = logging.getLogger(__name__)
+
+CHUNK = 10_000
+"""Customers per transaction in the rule phases."""
+SETTLE_CHUNK = 500
+"""Customers per transaction when ending contracts and moving lots (each is a ledger posting)."""
+PHASES = ("contracts", "anniversaries", "vesting", "expiry", "tiers")
+
+Progress = Callable[[str, int, int], None]
+"""Called after each committed chunk with (phase, customers done, customers in the phase)."""
+
+
+@dataclass
+class DailySummary:
+    """What this run did for the night (a rerun of a finished night did nothing more)."""
+
+    day: date
+    customers: int = 0
+    """Customers in the base on the night."""
+    anniversaries: int = 0
+    awards: int = 0
+    points: int = 0
+    contracts_ended: int = 0
+    vested: int = 0
+    expired: int = 0
+    tier_changes: int = 0
+    stopped_by_limits: int = 0
+    phases_already_done: list[str] = field(default_factory=list)
+
+
+def night_moment(day: date) -> datetime:
+    """Local midnight at the start of `day` where the customers are, in UTC: when the night's postings happen."""
+    return datetime.combine(day, time(0), ZoneInfo(DEFAULT_TIME_ZONE)).astimezone(timezone.utc)
+
+
+def run_daily(store: Store, ruleset: Ruleset, day: date, progress: Progress | None = None, *,
+              chunk_size: int = CHUNK, settle_chunk: int = SETTLE_CHUNK) -> DailySummary:
+    """Run (or finish) the night of `day`: every phase in order, each resumable and done once."""
+    summary, at, report = DailySummary(day), night_moment(day), progress or _log_progress
+    with store.reading() as session:
+        summary.customers = runs.count_in_scope(session, None)
+    for phase in PHASES:
+        with store.reading() as session:
+            done = runs.phase_progress(session, day, phase)
+        if done.finished:
+            summary.phases_already_done.append(phase)
+            continue
+        if phase in ("anniversaries", "tiers"):
+            _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summary)
+        else:
+            _settle_phase(store, phase, day, at, done, settle_chunk, report, summary)
+        store.run(lambda session: runs.finish_phase(session, day, phase, at))
+    return summary
+
+
+def _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summary) -> None:
+    event_type, scope = ("anniversary", is_anniversary(day)) if phase == "anniversaries" else ("daily", None)
+    rules = NightRules(ruleset, event_type, day)
+    if not rules.rules:
+        return
+    event_id = night_event_id(event_type, day)
+    store.run(lambda session: claim_night_event(session, event_id, event_type,
+                                                hashlib.sha256(event_id.encode()).hexdigest(), at))
+    with store.reading() as session:
+        total = runs.count_in_scope(session, scope)
+    seen = done.customers
+    while True:
+        result = store.run(lambda session: _award_and_record(session, rules, phase, scope, chunk_size, at))
+        if not result.customers:
+            return
+        seen += result.customers
+        _count_awards(summary, phase, result)
+        report(phase, seen, total)
+
+
+def _award_and_record(session, rules, phase, scope, chunk_size, at):
+    after = runs.lock_phase(session, rules.day, phase).last_customer_id
+    result = award_chunk(session, rules, scope, after, chunk_size, at)
+    if result.customers:
+        points = sum(g.night.award.points for g in result.given)
+        runs.record_chunk(session, rules.day, phase, result.last_customer_id, customers=result.customers,
+                          awards=len(result.given), points=points, moved=_tier_changes(result.given))
+    return result
+
+
+def _tier_changes(given) -> int:
+    return sum(1 for g in given if g.night.award.tier and g.night.award.tier != g.night.old_tier)
+
+
+def _count_awards(summary: DailySummary, phase: str, result) -> None:
+    if phase == "anniversaries":
+        summary.anniversaries += result.customers
+    summary.awards += len(result.given)
+    summary.points += sum(g.night.award.points for g in result.given)
+    summary.tier_changes += _tier_changes(result.given)
+    summary.stopped_by_limits += result.stopped
+
+
+def _settle_phase(store, phase, day, at, done, chunk_size, report, summary) -> None:
+    with store.reading() as session:
+        total = done.customers + runs.count_customers(session, phase, day)
+    seen = done.customers
+    while True:
+        customers, moved = store.run(lambda session: _settle_chunk(session, phase, day, at, chunk_size))
+        if not customers:
+            return
+        seen += len(customers)
+        setattr(summary, SETTLED[phase], getattr(summary, SETTLED[phase]) + moved)
+        report(phase, seen, total)
+
+
+SETTLED = {"contracts": "contracts_ended", "vesting": "vested", "expiry": "expired"}
+
+
+def _settle_chunk(session, phase, day, at, limit) -> tuple[list[str], int]:
+    after = runs.lock_phase(session, day, phase).last_customer_id
+    customers = runs.next_customers(session, phase, day, after, limit)
+    if not customers:
+        return [], 0
+    moved = SETTLE[phase](session, customers, day, at)
+    runs.record_chunk(session, day, phase, customers[-1], customers=len(customers), moved=moved)
+    return customers, moved
+
+
+def _end_contracts(session, customers, day, _at) -> int:
+    contract_ids = runs.contracts_to_end(session, customers, day)
+    for contract_id in contract_ids:
+        end_contract(session, contract_id)
+    return len(contract_ids)
+
+
+def _vest(session, customers, day, at) -> int:
+    posted = [ledger.vest(session, c, day, occurred_at=at, actor="engine") for c in customers]
+    return sum(p.points for p in posted if p)
+
+
+def _expire(session, customers, day, at) -> int:
+    posted = [ledger.expire(session, c, day, occurred_at=at, actor="engine") for c in customers]
+    return sum(-(p.points + p.pending_points) for p in posted if p)
+
+
+SETTLE = {"contracts": _end_contracts, "vesting": _vest, "expiry": _expire}
+
+
+def _log_progress(phase: str, done: int, total: int) -> None:
+    log.info("daily %s: %d of %d customers", phase, done, total)

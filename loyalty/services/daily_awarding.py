@@ -1,0 +1,192 @@
+"""The night's time events (`anniversary`, `daily`) decided for a chunk of customers at once.
+
+The database evaluates every rule of the event over the chunk in one scan (`select_rule_matches`);
+Python then applies `decide`'s precedence to each customer's vector of matched rules: a group is
+won by its highest-ranked candidate (`outranks`), ungrouped rules stack, and a rule outside its
+validity window on the night is not a candidate. Awards are built by the engine's `build_award`,
+so amounts, expiry and once-keys are exactly what an event would give. Budgets and caps are
+checked as ingest checks them (`loyalty.services.limits`), award by award in customer-id order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+
+from sqlalchemy import ColumnElement, and_, true
+from sqlalchemy.orm import Session
+
+from loyalty.engine.decide import Award as Decided
+from loyalty.engine.decide import CompiledRuleset, build_award, compile_ruleset
+from loyalty.engine.facts import EventSnapshot
+from loyalty.engine.model import Rule
+from loyalty.services.ingest_result import Stopped
+from loyalty.engine.model import Limit
+from loyalty.services.limits import lock_budgets, period, points_issued
+from loyalty.store.daily_awards import (
+    Given, NightAward, already_given, give_night_awards, points_issued_to, record_stopped,
+)
+from loyalty.store.fact_columns import fact_columns, select_rule_matches
+from loyalty.store.tables import Customer
+
+ACTOR = "rules"
+
+
+def night_event_id(event_type: str, day: date) -> str:
+    """The id of the engine's own event for one night: what its awards name, and `once_per: event` keys on."""
+    return f"engine:{event_type}:{day.isoformat()}"
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk of customers got."""
+
+    customers: int = 0
+    last_customer_id: str | None = None
+    given: list[Given] | None = None
+    stopped: int = 0
+
+
+class NightRules:
+    """The rules of one time event that may award on one night, ranked for precedence."""
+
+    def __init__(self, ruleset, event_type: str, day: date):
+        self.compiled: CompiledRuleset = compile_ruleset(ruleset)
+        self.day = day
+        self.event = EventSnapshot(type=event_type, id=night_event_id(event_type, day))
+        self.rules: list[Rule] = [rule for _p, rule, start, until in self.compiled.entries_for(event_type)
+                                  if start <= day <= until]
+        self.slots = _slots(self.rules)
+        self.formula_facts = sorted({f.of for r in self.rules for f in (r.then.points, r.then.status_points)
+                                     if f is not None and f.of})
+        self.templates = [self._build(rule, {}, None) for rule in self.rules]
+        self.per_customer = [bool(self.formula_facts and _uses_facts(r)) or r.once_per == "contract"
+                             for r in self.rules]
+
+    def _build(self, rule: Rule, facts: dict, contract_id: str | None) -> Decided | None:
+        award = build_award(rule, self.compiled.version, facts, self.event, self.day, contract_id)
+        return None if isinstance(award, str) else award
+
+    def select(self, scope: ColumnElement[bool] | None, after: str | None, limit: int):
+        """One scan: the next `limit` customers in scope after `after`, with one match column per rule."""
+        where = and_(scope if scope is not None else true(), Customer.id > after if after else true())
+        columns = fact_columns(self.day)
+        extra = [Customer.main_contract_id, Customer.tier] + [columns[f].label(f"fact_{i}")
+                                                             for i, f in enumerate(self.formula_facts)]
+        return (select_rule_matches(self.rules, self.day, where).add_columns(*extra)
+                .order_by(Customer.id).limit(limit))
+
+    def winners(self, row) -> list[tuple[int, Decided]]:
+        """The (rule index, award) each slot gives this customer row, in slot order."""
+        matched = tuple(bool(v) for v in row[1:1 + len(self.rules)])
+        contract_id = row[1 + len(self.rules)]
+        if not any(self.per_customer):
+            return [(i, self.templates[i]) for i in _plain_winners(self, matched)]
+        facts = dict(zip(self.formula_facts, row[3 + len(self.rules):]))
+        won = []
+        for slot in self.slots:
+            for i in slot:
+                award = self._award_for(i, facts, contract_id) if matched[i] else None
+                if award is not None:
+                    won.append((i, award))
+                    break
+        return sorted(won, key=lambda pair: pair[0])
+
+    def _award_for(self, i: int, facts: dict, contract_id: str | None) -> Decided | None:
+        if self.per_customer[i]:
+            return self._build(self.rules[i], facts, contract_id)
+        return self.templates[i]
+
+
+def _uses_facts(rule: Rule) -> bool:
+    return any(f is not None and f.of for f in (rule.then.points, rule.then.status_points))
+
+
+def _slots(rules: list[Rule]) -> list[tuple[int, ...]]:
+    """Each group's rules best first (priority, then file order), and each ungrouped rule alone."""
+    slots: dict[object, list[int]] = {}
+    for i, rule in enumerate(rules):
+        slots.setdefault(rule.group if rule.group is not None else ("alone", i), []).append(i)
+    return [tuple(sorted(members, key=lambda i: (-rules[i].priority, rules[i].order))) for members in slots.values()]
+
+
+@lru_cache(maxsize=4096)
+def _plain_winners_cached(slots: tuple[tuple[int, ...], ...], buildable: tuple[bool, ...],
+                          matched: tuple[bool, ...]) -> tuple[int, ...]:
+    won = [next(i for i in slot if matched[i] and buildable[i])
+           for slot in slots if any(matched[i] and buildable[i] for i in slot)]
+    return tuple(sorted(won))  # in file order, as `decide` lists its awards
+
+
+def _plain_winners(rules: NightRules, matched: tuple[bool, ...]) -> tuple[int, ...]:
+    """Precedence on a vector of matches, remembered per vector (there are few distinct ones)."""
+    buildable = tuple(t is not None for t in rules.templates)
+    return _plain_winners_cached(tuple(rules.slots), buildable, matched)
+
+
+def award_chunk(session: Session, rules: NightRules, scope: ColumnElement[bool] | None, after: str | None,
+                limit: int, at: datetime) -> ChunkResult:
+    """Decide and give the night's awards to the next chunk of customers, in the caller's transaction."""
+    rows = session.execute(rules.select(scope, after, limit)).all()
+    if not rows:
+        return ChunkResult()
+    n = len(rules.rules)
+    decided = [(row[0], row[2 + n], row[1 + n], i, award) for row in rows for i, award in rules.winners(row)]
+    seen = already_given(session, rows[0][0], rows[-1][0], [a.rule_id for *_x, a in decided],
+                         [a.once_key for *_x, a in decided]) if decided else set()
+    fresh = [entry for entry in decided if (entry[0], entry[-1].rule_id, entry[-1].once_key) not in seen]
+    nights, stopped = _within_limits(session, rules, fresh, at)
+    given = give_night_awards(session, nights, rules.day, at, ACTOR)
+    return ChunkResult(len(rows), rows[-1][0], given, stopped)
+
+
+def _within_limits(session: Session, rules: NightRules, fresh, at: datetime) -> tuple[list[NightAward], int]:
+    """Awards that fit their programme's budget and the customer's cap, counted in customer-id order."""
+    ruleset = rules.compiled.ruleset
+    programmes = {a.programme_id: ruleset.programme(a.programme_id) for *_x, a in fresh if a.points > 0}
+    limited = {pid: p for pid, p in programmes.items() if p.budget is not None or p.cap is not None}
+    lock_budgets(session, list(limited.values()))
+    budget_left = {pid: p.budget.points - points_issued(session, pid, p.budget, rules.day)
+                   for pid, p in limited.items() if p.budget is not None}
+    caps = {pid: _cap_issued(session, p, rules.day, fresh) for pid, p in limited.items() if p.cap is not None}
+    nights, stopped = [], 0
+    for customer, tier, contract_id, i, award in fresh:
+        refusal = _refusal(limited.get(award.programme_id), award, customer, budget_left, caps)
+        if refusal is not None:
+            stopped += 1
+            record_stopped(session, customer, award.rule_id, refusal.reason, refusal.detail, at, ACTOR,
+                           award.ruleset_version)
+            continue
+        nights.append(NightAward(customer, award, contract_id, rules.rules[i].clawback_on, tier))
+    return nights, stopped
+
+
+def _cap_issued(session: Session, programme, day: date, fresh) -> dict[str, int]:
+    first, last = period(programme.cap.per, day)
+    customers = sorted({entry[0] for entry in fresh if entry[-1].programme_id == programme.id})
+    return points_issued_to(session, programme.id, first, last, customers)
+
+
+def _refusal(programme, award: Decided, customer: str, budget_left: dict, caps: dict) -> Stopped | None:
+    """Like `check_limits`, against running totals; an award that fits is counted at once."""
+    if programme is None or award.points <= 0:
+        return None
+    if programme.budget is not None and award.points > budget_left[programme.id]:
+        issued = programme.budget.points - budget_left[programme.id]
+        return Stopped(award.rule_id, "budget", _over(f"programme {programme.id} budget", programme.budget,
+                                                      issued, award.points))
+    issued = caps.get(programme.id, {}).get(customer, 0)
+    if programme.cap is not None and issued + award.points > programme.cap.points:
+        return Stopped(award.rule_id, "cap", _over(f"customer cap of programme {programme.id}", programme.cap,
+                                                   issued, award.points))
+    if programme.budget is not None:
+        budget_left[programme.id] -= award.points
+    if programme.cap is not None:
+        caps[programme.id][customer] = issued + award.points
+    return None
+
+
+def _over(what: str, limit: Limit, issued: int, points: int) -> str:
+    """The same sentence ingest gives when a limit stops an award."""
+    per = "in all" if limit.per == "programme" else f"per {limit.per}"
+    return f"{what} of {limit.points:,} points {per} has {max(limit.points - issued, 0):,} left; this award is {points:,}"

@@ -1,0 +1,64 @@
+"""Bulk statements the nightly run needs beyond `bulk.insert_rows`: reserving ids, updating many rows.
+
+Rows are written with ids chosen up front, so that children (entries, lots, grants) can name their
+parents without a round trip per row: on PostgreSQL the table's own sequence hands them out; on
+SQLite the writer holds the database lock (BEGIN IMMEDIATE), so the next ids after the largest are free.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Sequence
+
+from sqlalchemy import Table, func, select, text
+from sqlalchemy.orm import Session
+from sqlalchemy.types import String
+
+
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """`count` new primary keys for `table`, in increasing order, that no other writer will use."""
+    if count == 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        query = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+        return sorted(session.scalars(query, {"table": table.name, "n": count}))
+    largest = session.scalar(select(func.max(table.c.id))) or 0
+    return list(range(largest + 1, largest + 1 + count))
+
+
+def update_rows(session: Session, table: Table, column: str, rows: Sequence[tuple[Any, Any]], *,
+                add: bool = False) -> None:
+    """Set (or, with `add`, increase) `column` of each row named by its `id`: rows are (id, value)."""
+    if not rows:
+        return
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    target, name = quote(table.name), quote(column)
+    value = f"{name} + v.value" if add else "v.value"
+    if connection.dialect.name == "postgresql":
+        id_type, value_type = _pg_type(table, "id"), _pg_type(table, column)
+        statement = (f"UPDATE {target} SET {name} = {value.replace(name, target + '.' + name)} "
+                     f"FROM unnest(%s::{id_type}[], %s::{value_type}[]) AS v(id, value) WHERE {target}.id = v.id")
+        with connection.connection.driver_connection.cursor() as cursor:
+            cursor.execute(statement, ([r[0] for r in rows], [r[1] for r in rows]))
+        return
+    statement = f"UPDATE {target} SET {name} = {'{name} + ?'.format(name=name) if add else '?'} WHERE id = ?"
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.executemany(statement, [(r[1], r[0]) for r in rows])
+    finally:
+        cursor.close()
+
+
+def _pg_type(table: Table, column: str) -> str:
+    return "text" if isinstance(table.c[column].type, String) else "bigint"
+
+
+def stored_time(session: Session, moment: datetime) -> str:
+    """An aware time as `UTCDateTime` stores it on this database, for `insert_rows`."""
+    text_ = moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return text_ + "+00:00" if session.get_bind().dialect.name == "postgresql" else text_
+
+
+def stored_date(day: date | None) -> str | None:
+    """A date as `insert_rows` passes it to both drivers."""
+    return day.isoformat() if day is not None else None

@@ -1,0 +1,161 @@
+"""`earn` for many customers at once: the nightly run's awards, written in a few statements.
+
+It writes exactly the rows `loyalty.store.ledger.earn` would write for each award, one after the
+other: the customer's three accounts and the issuance accounts (created on demand), one `earn`
+transaction per award, its entries in account-id order, the balances, one lot per currency with
+its first allocation, the mirrored status points and the `ledger.earn` audit row. The plans come
+from `loyalty.ledger.plan_earn` and are checked as `write_plan` checks them; a test compares the
+two paths row for row. Customers are locked in id order before any account, as `earn` does.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty.ledger import (
+    AVAILABLE, CUSTOMER_ACCOUNTS, ISSUANCE, PENDING, REWARD, STATUS, STATUS_POINTS, AccountRef, Plan,
+    customer_account, plan_earn, system_account,
+)
+from loyalty.store.bulk import insert_rows
+from loyalty.store.bulk_rows import reserve_ids, stored_date, stored_time, update_rows
+from loyalty.store.ledger.accounts import lock_accounts
+from loyalty.store.tables import (
+    AuditRecord, Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation,
+)
+
+BATCH = 5_000
+"""Host parameters per IN list: well under SQLite's limit."""
+AUDIT_COLUMNS = ("id", "occurred_at", "actor", "action", "subject_type", "subject_id", "customer_id", "reason",
+                 "ruleset_version", "details")
+
+
+@dataclass(frozen=True)
+class Earning:
+    """One award's points, as `earn` takes them."""
+
+    customer_id: str
+    reference: str
+    points: int = 0
+    status_points: int = 0
+    programme: str | None = None
+    expires_on: date | None = None
+    vests_on: date | None = None
+    reason: str | None = None
+    ruleset_version: str | None = None
+
+
+def earn_many(session: Session, earnings: Sequence[Earning], *, occurred_at: datetime, actor: str) -> int:
+    """Post every earning as its own `earn` transaction; returns how many were posted."""
+    if not earnings:
+        return 0
+    plans = [plan_earn(e.customer_id, points=e.points, status_points=e.status_points, earned_at=occurred_at,
+                       expires_on=e.expires_on, vests_on=e.vests_on, programme=e.programme,
+                       reference=e.reference) for e in earnings]
+    for plan in plans:
+        plan.check()
+    customer_ids = sorted({e.customer_id for e in earnings})
+    lock_customers(session, customer_ids)
+    accounts = _accounts(session, customer_ids)
+    ids = reserve_ids(session, LedgerTransaction.__table__, len(earnings))
+    at = stored_time(session, occurred_at)
+    insert_rows(session, LedgerTransaction.__table__,
+                ("id", "kind", "customer_id", "occurred_at", "reference", "reason", "actor", "ruleset_version",
+                 "shortfall"),
+                [(i, "earn", e.customer_id, at, e.reference, e.reason, actor, e.ruleset_version, 0)
+                 for i, e in zip(ids, earnings)])
+    _insert_entries(session, plans, ids, accounts)
+    _insert_lots(session, plans, ids, accounts, at)
+    _mirror_status_points(session, plans)
+    _audit(session, earnings, plans, ids, at, actor)
+    return len(plans)
+
+
+def lock_customers(session: Session, customer_ids: list[str]) -> None:
+    """Lock the customers' rows in id order: the per-customer mutex every ledger change takes first."""
+    for start in range(0, len(customer_ids), BATCH):
+        batch = customer_ids[start:start + BATCH]
+        session.execute(select(Customer.id).where(Customer.id.in_(batch)).order_by(Customer.id)
+                        .with_for_update(key_share=True)).all()
+
+
+def _accounts(session: Session, customer_ids: list[str]) -> dict[str, int]:
+    """Account code -> id for every account `earn` locks: the customers' three and both issuance."""
+    system = lock_accounts(session, [system_account(ISSUANCE, REWARD), system_account(ISSUANCE, STATUS)])
+    ids = {ref.code: row.id for ref, row in system.items()}
+    wanted = [customer_account(c, kind) for c in customer_ids for kind in CUSTOMER_ACCOUNTS]
+    found = _ids_by_code(session, wanted)
+    missing = [ref for ref in wanted if ref.code not in found]
+    if missing:
+        new_ids = reserve_ids(session, LedgerAccount.__table__, len(missing))
+        insert_rows(session, LedgerAccount.__table__, ("id", "code", "kind", "currency", "customer_id", "balance"),
+                    [(i, r.code, r.kind, r.currency, r.customer_id, 0) for i, r in zip(new_ids, missing)])
+        found.update({r.code: i for i, r in zip(new_ids, missing)})
+    ids.update(found)
+    return ids
+
+
+def _ids_by_code(session: Session, refs: list[AccountRef]) -> dict[str, int]:
+    codes = [ref.code for ref in refs]
+    found: dict[str, int] = {}
+    for start in range(0, len(codes), BATCH):
+        query = select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(codes[start:start + BATCH]))
+        found.update(dict(session.execute(query).all()))
+    return found
+
+
+def _insert_entries(session, plans: list[Plan], ids: list[int], accounts: dict[str, int]) -> None:
+    rows, moves = [], defaultdict(int)
+    for plan, transaction_id in zip(plans, ids):
+        for ref, amount in sorted(plan.nonzero_entries(), key=lambda e: accounts[e[0].code]):
+            rows.append((transaction_id, accounts[ref.code], amount))
+            moves[accounts[ref.code]] += amount
+    entry_ids = reserve_ids(session, LedgerEntry.__table__, len(rows))
+    insert_rows(session, LedgerEntry.__table__, ("id", "transaction_id", "account_id", "amount"),
+                [(i, *row) for i, row in zip(entry_ids, rows)])
+    update_rows(session, LedgerAccount.__table__, "balance", sorted(moves.items()), add=True)
+
+
+def _insert_lots(session, plans, ids, accounts, at: str) -> None:
+    """Each plan's new lots, and the first allocation of each (its whole amount)."""
+    new = [(transaction_id, plan.customer_id, lot) for plan, transaction_id in zip(plans, ids) for lot in plan.new_lots]
+    lot_ids = reserve_ids(session, Lot.__table__, len(new))
+    insert_rows(session, Lot.__table__,
+                ("id", "customer_id", "account_id", "amount", "remaining", "earned_at", "expires_on", "vests_on",
+                 "programme", "reference", "created_by_id"),
+                [(i, customer, accounts[lot.account.code], lot.amount, lot.amount, at, stored_date(lot.expires_on),
+                  stored_date(lot.vests_on), lot.programme, lot.reference, transaction_id)
+                 for i, (transaction_id, customer, lot) in zip(lot_ids, new)])
+    allocation_ids = reserve_ids(session, LotAllocation.__table__, len(new))
+    insert_rows(session, LotAllocation.__table__, ("id", "transaction_id", "lot_id", "amount"),
+                [(a, transaction_id, i, lot.amount)
+                 for a, i, (transaction_id, _c, lot) in zip(allocation_ids, lot_ids, new)])
+
+
+def _mirror_status_points(session, plans: list[Plan]) -> None:
+    changes: dict[str, int] = defaultdict(int)
+    for plan in plans:
+        changes[plan.customer_id] += plan.points(STATUS_POINTS)
+    update_rows(session, Customer.__table__, "status_points", [(c, n) for c, n in sorted(changes.items()) if n],
+                add=True)
+
+
+def _audit(session, earnings, plans, ids, at: str, actor: str) -> None:
+    rows = []
+    for earning, plan, transaction_id in zip(earnings, plans, ids):
+        details = {"points": plan.points(AVAILABLE), "pending_points": plan.points(PENDING),
+                   "status_points": plan.points(STATUS_POINTS), "reference": plan.reference}
+        rows.append((at, actor, "ledger.earn", "ledger_transaction", str(transaction_id), plan.customer_id,
+                     earning.reason, earning.ruleset_version, json.dumps(details)))
+    insert_audit(session, rows)
+
+
+def insert_audit(session: Session, rows: list[tuple]) -> None:
+    """Audit rows (every column but the id, `details` already JSON text), with ids reserved for them."""
+    audit_ids = reserve_ids(session, AuditRecord.__table__, len(rows))
+    insert_rows(session, AuditRecord.__table__, AUDIT_COLUMNS, [(i, *row) for i, row in zip(audit_ids, rows)])
