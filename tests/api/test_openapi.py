@@ -56,7 +56,7 @@ def test_the_api_keeps_its_documented_promises(store, mode):
     for operation in operations:
         if mode is GenerationMode.NEGATIVE and not _takes_input(operation):
             continue  # nothing to send wrong
-        @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy(generation_mode=mode))
         def keeps_its_promises(case):
             case.call_and_validate(headers=admin, checks=CHECKS)
