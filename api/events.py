@@ -28,6 +28,11 @@ OUTCOME_OF_STATUS = {404: "not_found", 409: "conflict", 422: "invalid"}
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
+EXAMPLE = {"id": "evt-5", "type": "invoice.paid", "occurred_at": "2026-11-25T03:00:00Z", "customer_id": "C001",
+           "data": {"invoice_id": "INV-2026-11-001", "amount": 5000000}}
+"""docs/events.md's paid invoice, shown in the OpenAPI document."""
+
+
 class GivenAwardSchema(ma.Schema):
     award_id = ma.fields.Integer(required=True)
     rule_id = ma.fields.String(required=True)
@@ -101,7 +106,7 @@ def outcome(index: int, event: Any, result: IngestResult | LoyaltyError) -> dict
 @blp.route("")
 class Events(MethodView):
     @roles("billing")
-    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": Envelope}}})
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": Envelope, "example": EXAMPLE}}})
     @blp.response(201, EventResultSchema)
     @blp.alt_response(200, schema=EventResultSchema, description="A resend: the first answer again")
     @blp.alt_response(409, response="CONFLICT")
@@ -117,7 +122,7 @@ class Events(MethodView):
 @blp.route("/batch")
 class EventBatch(MethodView):
     @roles("billing")
-    @blp.arguments(BatchSchema)
+    @blp.arguments(BatchSchema, example={"events": [EXAMPLE]})
     @blp.response(200, BatchResultSchema)
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, batch: dict):
