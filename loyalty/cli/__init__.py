@@ -47,6 +47,9 @@ def _register_commands() -> None:
     from loyalty.cli.ledger import ledger
 
     main.add_command(ledger)
+    from loyalty.cli.daily import run_daily_command
+
+    main.add_command(run_daily_command)
 
 
 _register_commands()
