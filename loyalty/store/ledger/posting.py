@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
 from loyalty.ledger import (
@@ -55,19 +55,20 @@ def write_plan(
 ) -> Posted:
     """Insert the plan's transaction and move every running total with it."""
     plan.check()
-    transaction = LedgerTransaction(
-        kind=plan.kind, customer_id=plan.customer_id, occurred_at=why.occurred_at,
-        effective_on=effective_on, reference=plan.reference, reason=why.reason, actor=why.actor,
-        ruleset_version=why.ruleset_version, reverses_id=reverses_id, shortfall=plan.shortfall,
+    transaction_id = session.scalar(
+        insert(LedgerTransaction.__table__).returning(LedgerTransaction.__table__.c.id).values(
+            kind=plan.kind, customer_id=plan.customer_id, occurred_at=why.occurred_at,
+            effective_on=effective_on, reference=plan.reference, reason=why.reason,
+            actor=why.actor, ruleset_version=why.ruleset_version, reverses_id=reverses_id,
+            shortfall=plan.shortfall,
+        )
     )
-    session.add(transaction)
-    session.flush()
-    _write_entries(session, transaction.id, plan, accounts)
-    lot_ids = _write_lots(session, transaction.id, plan, accounts)
+    _write_entries(session, transaction_id, plan, accounts)
+    lot_ids = _write_lots(session, transaction_id, plan, accounts)
     revoke_lots(session, plan.revoke_lot_ids, why.occurred_at)
     _mirror_status_points(session, plan)
     posted = Posted(
-        transaction.id, plan.kind, plan.customer_id, plan.points(AVAILABLE), plan.points(PENDING),
+        transaction_id, plan.kind, plan.customer_id, plan.points(AVAILABLE), plan.points(PENDING),
         plan.points(STATUS_POINTS), plan.shortfall, tuple(lot_ids),
     )
     _audit(session, posted, plan, why)
@@ -75,44 +76,52 @@ def write_plan(
 
 
 def _write_entries(session: Session, transaction_id: int, plan: Plan, accounts) -> None:
-    entries = sorted(plan.nonzero_entries(), key=lambda e: accounts[e[0]].id)
-    session.add_all(
-        LedgerEntry(transaction_id=transaction_id, account_id=accounts[ref].id, amount=amount)
-        for ref, amount in entries
+    """One executemany for the entries, one UPDATE for every balance (the rows are already locked)."""
+    moves = {accounts[ref].id: amount for ref, amount in plan.nonzero_entries()}
+    session.execute(
+        insert(LedgerEntry.__table__),
+        [dict(transaction_id=transaction_id, account_id=i, amount=n) for i, n in sorted(moves.items())],
     )
-    for ref, amount in entries:
+    _add_to(session, LedgerAccount.__table__, "balance", moves)
+
+
+def _add_to(session: Session, table, column: str, changes: dict[int, int]) -> None:
+    """`column += change` for each row id, in one statement."""
+    changes = {i: n for i, n in changes.items() if n}
+    if changes:
+        target = table.c[column]
         session.execute(
-            update(LedgerAccount).where(LedgerAccount.id == accounts[ref].id)
-            .values(balance=LedgerAccount.balance + amount)
-            .execution_options(synchronize_session=False)
+            update(table).where(table.c.id.in_(sorted(changes)))
+            .values({column: target + case(changes, value=table.c.id)})
         )
 
 
 def _write_lots(session: Session, transaction_id: int, plan: Plan, accounts) -> list[int]:
-    created = [
-        Lot(customer_id=plan.customer_id, account_id=accounts[new.account].id, amount=new.amount,
-            remaining=new.amount, earned_at=new.earned_at, expires_on=new.expires_on,
-            vests_on=new.vests_on, programme=new.programme, reference=new.reference,
-            created_by_id=transaction_id, origin_lot_id=new.origin_lot_id)
-        for new in plan.new_lots
-    ]
-    session.add_all(created)
-    session.flush()
+    created: list[int] = []
+    if plan.new_lots:
+        rows = [
+            dict(customer_id=plan.customer_id, account_id=accounts[new.account].id,
+                 amount=new.amount, remaining=new.amount, earned_at=new.earned_at,
+                 expires_on=new.expires_on, vests_on=new.vests_on, programme=new.programme,
+                 reference=new.reference, created_by_id=transaction_id,
+                 origin_lot_id=new.origin_lot_id)
+            for new in plan.new_lots
+        ]
+        table = Lot.__table__
+        created = list(session.scalars(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        ))
     changes: dict[int, int] = defaultdict(int)
     for lot_id, _kind, delta in plan.allocations:
         changes[lot_id] += delta
-    for lot_id in sorted(changes):
-        if changes[lot_id]:
-            session.execute(
-                update(Lot).where(Lot.id == lot_id).values(remaining=Lot.remaining + changes[lot_id])
-                .execution_options(synchronize_session=False)
-            )
-    moves = [(lot.id, lot.amount) for lot in created] + [(i, d) for i, _k, d in plan.allocations]
-    session.add_all(
-        LotAllocation(transaction_id=transaction_id, lot_id=lot_id, amount=delta)
-        for lot_id, delta in moves if delta
+    _add_to(session, Lot.__table__, "remaining", changes)
+    moves = list(zip(created, (new.amount for new in plan.new_lots)))
+    moves += [(lot_id, delta) for lot_id, _kind, delta in plan.allocations if delta]
+    session.execute(
+        insert(LotAllocation.__table__),
+        [dict(transaction_id=transaction_id, lot_id=lot_id, amount=delta) for lot_id, delta in moves],
     )
-    return [lot.id for lot in created]
+    return created
 
 
 def revoke_lots(session: Session, lot_ids: list[int], when: datetime) -> None:
