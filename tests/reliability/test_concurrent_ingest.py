@@ -3,6 +3,7 @@ one budget, on a file SQLite database and on PostgreSQL."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -12,6 +13,7 @@ from ingest_support import (
     award_count,
     contract_signed,
     customer_upserted,
+    event,
     invoice_paid,
     ledger_problems,
     points_of,
@@ -19,11 +21,12 @@ from ingest_support import (
 )
 from sqlalchemy import func, select
 
-from loyalty.errors import EventConflict
+from loyalty.errors import Conflict, EventConflict
 from loyalty.services.ingest import ingest
 from loyalty.store.tables import Award, Customer
 
 THREADS = 10
+SHIPPED = Path(__file__).resolve().parents[2] / "rules"
 
 RULES = ruleset("""
     programme: burst
@@ -127,3 +130,36 @@ def test_one_invoice_reported_under_ten_ids_at_once_earns_points_once(customers)
                                                                           invoice_id="INV-1"), RECEIVED))
     assert sorted(type(r).__name__ for r in results) == ["DuplicateEvent"] * (THREADS - 1) + ["IngestResult"]
     assert points_of(customers, "C000") == (300, 0, 10)
+
+
+@pytest.mark.slow
+def test_a_mixed_burst_from_ten_threads_leaves_the_books_balanced(customers):
+    shipped = ruleset(*[p.read_text(encoding="utf-8") for p in sorted(SHIPPED.glob("*.yaml"))
+                        if p.name != "rewards.yaml"])
+    burst = []
+    for n in range(THREADS):
+        customer = f"C{n % 3:03}"
+        burst += [invoice_paid(f"b-{n}", 2_000_000 + n, customer),
+                  event(f"r-{n}", "contract.renewed", {"contract_id": f"K{n % 3:03}", "term_months": 24},
+                        customer),
+                  event(f"o-{n}", "service.incident", {"incident_id": f"SC-{n}", "outage_hours": 30 * n,
+                                                       "planned": False}, customer)]
+    burst += [event("x-1", "contract.cancelled", {"contract_id": "K001"}, "C001")]
+    results = all_at_once(lambda i: [_answer(customers, shipped, e) for e in burst[i::THREADS]])
+    assert not [chunk for chunk in results if isinstance(chunk, Exception)]
+    answers = [answer for chunk in results for answer in chunk]
+    refused = [a for a in answers if isinstance(a, Conflict)]
+    assert all("cancelled" in str(a) for a in refused)
+    assert len(answers) == len(burst)
+    assert ledger_problems(customers) == []
+    with customers.reading() as session:
+        granted = session.scalar(select(func.sum(Award.points)).where(Award.status == "granted"))
+    held = sum(sum(points_of(customers, f"C{n:03}")[:2]) for n in range(THREADS))
+    assert held == granted
+
+
+def _answer(store, rules, delivered):
+    try:
+        return ingest(store, rules, delivered, RECEIVED)
+    except Conflict as refusal:  # a renewal after the cancellation is refused, as it should be
+        return refusal
