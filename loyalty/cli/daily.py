@@ -61,13 +61,15 @@ def _progress_reporter() -> Iterator:
 
             yield update
         return
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
-    yield lambda phase, done, total: log.info("run-daily %s: %d of %d customers committed", phase, done, total)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        yield lambda phase, done, total: log.info("run-daily %s: %d of %d customers committed", phase, done, total)
+    finally:
+        log.removeHandler(handler)
 
 
 def describe(summary: DailySummary, seconds: float) -> str:

@@ -1,0 +1,58 @@
+"""`loyalty run-daily` as an operator runs it from cron: a summary line, exit 0, and nothing twice."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from loyalty.cli import main
+from loyalty.services.demo import generate_demo
+from loyalty.store import Store
+from loyalty.store.schema import create_schema
+
+NIGHT = "2026-11-25"
+
+
+@pytest.fixture
+def database(tmp_path):
+    """A SQLite file with 300 demo customers generated for the night."""
+    url = f"sqlite:///{tmp_path / 'daily.db'}"
+    store = Store(url)
+    create_schema(store.engine)
+    generate_demo(store, 300, 4, date(2026, 11, 25))
+    store.dispose()
+    return url
+
+
+def _run(url: str, *args: str):
+    env = {"LOYALTY_DATABASE_URL": url, "LOYALTY_RULES_DIR": "rules", "LOYALTY_DAILY_CHUNK": "40"}
+    return CliRunner().invoke(main, ["run-daily", *args], env=env)
+
+
+def test_the_night_ends_with_a_summary_of_what_it_gave(database):
+    result = _run(database, "--date", NIGHT)
+    assert result.exit_code == 0, result.output
+    summary = result.stdout.strip()
+    assert summary.startswith("Night of 2026-11-25: 300 customers, ")
+    assert " anniversaries, " in summary and " tier changes, " in summary and summary.endswith(" s.")
+    assert "0 awards" not in summary
+
+
+def test_progress_goes_to_the_log_one_line_per_committed_chunk_when_not_on_a_terminal(database):
+    result = _run(database, "--date", NIGHT)
+    lines = [line for line in result.stderr.splitlines() if "run-daily tiers:" in line]
+    assert lines[0].endswith("run-daily tiers: 40 of 300 customers committed")
+    assert lines[-1].endswith("run-daily tiers: 300 of 300 customers committed")
+
+
+def test_running_the_same_night_again_gives_nothing_more(database):
+    _run(database, "--date", NIGHT)
+    again = _run(database, "--date", NIGHT)
+    assert again.exit_code == 0
+    assert "0 anniversaries, 0 awards, 0 points" in again.stdout
+    assert "already done earlier: contracts, anniversaries, vesting, expiry, tiers" in again.stdout
+
+
+def test_a_date_that_is_not_a_date_is_bad_usage(database):
+    assert _run(database, "--date", "25/11/2026").exit_code == 2
