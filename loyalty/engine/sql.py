@@ -12,9 +12,9 @@ expressions only; it never opens a connection, and the caller passes the column 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from sqlalchemy import ColumnElement, case, false, or_, true
+from sqlalchemy import ColumnElement, and_, case, false, not_, or_, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import False_, Null, True_
 from sqlalchemy.sql.functions import FunctionElement
@@ -24,6 +24,8 @@ from loyalty.engine.facts import CATALOGUE, FactType
 from loyalty.engine.model import AllOf, AnyOf, Comparison, Condition, Not, Rule
 
 Columns = Mapping[str, ColumnElement[Any]]
+AtLeast = Callable[[int], ColumnElement[bool]]
+Thresholds = Mapping[str, AtLeast]
 _Compiled = tuple[ColumnElement[bool], bool]
 """An expression, and whether it may be NULL (unknown) rather than a definite boolean."""
 
@@ -32,29 +34,57 @@ _OPPOSITE = {"eq": "ne", "ne": "eq", "gt": "lte", "gte": "lt", "lt": "gte", "lte
              "in": "not_in", "not_in": "in"}
 
 
-def compile_sql(condition: Condition | None, columns: Columns) -> ColumnElement[bool]:
-    """A definite boolean SQL expression that holds exactly where `condition` holds."""
+def compile_sql(
+    condition: Condition | None, columns: Columns, thresholds: Thresholds | None = None
+) -> ColumnElement[bool]:
+    """A definite boolean SQL expression that holds exactly where `condition` holds.
+
+    `thresholds` optionally gives, for integer facts that are never NULL, a cheaper test
+    "fact >= k" than comparing the column's expression (tenure: one comparison on the start
+    date instead of a CASE); every integer operator is then compiled from it.
+    """
     if condition is None:
         return true()
-    expression, may_be_null = _compile(condition, columns, negated=False)
+    expression, may_be_null = _compile(condition, columns, thresholds or {}, negated=False)
     return _definite(expression) if may_be_null else expression
 
 
-def batch_matches(rule: Rule, columns: Columns) -> ColumnElement[bool]:
+def batch_matches(rule: Rule, columns: Columns, thresholds: Thresholds | None = None) -> ColumnElement[bool]:
     """Whether a rule's condition holds, per customer row; a rule without `when` always does."""
-    return compile_sql(rule.when, columns)
+    return compile_sql(rule.when, columns, thresholds)
 
 
-def _compile(condition: Condition, columns: Columns, negated: bool) -> _Compiled:
+def _compile(condition: Condition, columns: Columns, thresholds: Thresholds, negated: bool) -> _Compiled:
     if isinstance(condition, Comparison):
+        if condition.fact in thresholds:
+            return _by_threshold(thresholds[condition.fact], condition, negated), False
         return _comparison(condition, columns, negated)
     if isinstance(condition, Not):
-        return _compile(condition.part, columns, not negated)
+        return _compile(condition.part, columns, thresholds, not negated)
     if isinstance(condition, (AllOf, AnyOf)):
         conjunction = isinstance(condition, AllOf) != negated  # De Morgan
-        parts = [_compile(part, columns, negated) for part in condition.parts]
+        parts = [_compile(part, columns, thresholds, negated) for part in condition.parts]
         return _combine(parts, conjunction)
     raise TypeError(f"not a condition: {condition!r}")
+
+
+def _by_threshold(at_least: AtLeast, comparison: Comparison, negated: bool) -> ColumnElement[bool]:
+    """Every integer operator from "fact >= k" alone; the fact is never NULL, so `not` is plain."""
+    op, value = comparison.op, comparison.value
+
+    def equals(v: int) -> ColumnElement[bool]:
+        return and_(at_least(v), not_(at_least(v + 1)))
+
+    if op in ("in", "not_in"):
+        test = or_(false(), *(equals(v) for v in value))
+        test = not_(test) if op == "not_in" else test
+    elif op == "between":
+        test = and_(at_least(value[0]), not_(at_least(value[1] + 1)))
+    else:
+        test = {"gte": lambda: at_least(value), "gt": lambda: at_least(value + 1),
+                "lt": lambda: not_(at_least(value)), "lte": lambda: not_(at_least(value + 1)),
+                "eq": lambda: equals(value), "ne": lambda: not_(equals(value))}[op]()
+    return not_(test) if negated else test
 
 
 def _combine(parts: list[_Compiled], conjunction: bool) -> _Compiled:

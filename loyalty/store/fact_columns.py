@@ -10,9 +10,21 @@ from __future__ import annotations
 import functools
 import operator
 from datetime import date
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from sqlalchemy import BigInteger, ColumnElement, Select, and_, case, literal, null, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+)
 
 from loyalty.engine.facts import CATALOGUE, EVENT_FACTS, is_last_day_of_month
 from loyalty.engine.model import Rule
@@ -20,6 +32,9 @@ from loyalty.engine.sql import batch_matches
 from loyalty.store.tables import Customer
 
 MONTHS_PER_YEAR = 12
+DAYS_KEY = 32
+"""since_month_index * 32 + since_day orders start dates: a day of month is below 32."""
+MAX_TENURE_MONTHS = 12 * 10_000
 MASK_BITS = 62
 """Rules per mask column: a signed 64-bit integer on both databases, sign bit left alone."""
 
@@ -44,6 +59,28 @@ def tenure_months_column(today: date) -> ColumnElement[int]:
         (customers.since_day > today.day, months - 1),
         else_=months,
     )
+
+
+def tenure_at_least(today: date, months: int) -> ColumnElement[bool]:
+    """tenure_months >= `months` on `today` as one integer comparison on the start date.
+
+    For months >= 1 the tenure is at least `months` exactly when the start (month index, day)
+    is on or before (today's index - months, today's day), every day counting on a month's last.
+    """
+    if months <= 0:
+        return true()
+    if months > MAX_TENURE_MONTHS:
+        return false()
+    customers = Customer.__table__.c
+    day = DAYS_KEY - 1 if is_last_day_of_month(today) else today.day
+    start = customers.since_month_index * DAYS_KEY + customers.since_day
+    return start <= (month_index(today) - months) * DAYS_KEY + day
+
+
+def fact_thresholds(today: date) -> dict[str, Callable[[int], ColumnElement[bool]]]:
+    """The cheap "fact >= k" tests `loyalty.engine.sql.compile_sql` may use instead of columns."""
+    return {"tenure_months": lambda k: tenure_at_least(today, k),
+            "tenure_years": lambda k: tenure_at_least(today, k * MONTHS_PER_YEAR)}
 
 
 def tenure_years_column(today: date) -> ColumnElement[int]:
@@ -75,7 +112,7 @@ def fact_columns(today: date) -> dict[str, ColumnElement[Any]]:
 
 def select_matching_customers(rule: Rule, today: date, where: ColumnElement[bool] | None = None) -> Select:
     """The ids of the customers a rule's condition holds for on `today` (optionally among `where`)."""
-    statement = select(Customer.id).where(batch_matches(rule, fact_columns(today)))
+    statement = select(Customer.id).where(batch_matches(rule, fact_columns(today), fact_thresholds(today)))
     return statement if where is None else statement.where(where)
 
 
@@ -87,7 +124,8 @@ def select_rule_matches(
     Columns are labelled `rule_0`, `rule_1`, ... (rule ids may be longer than a column name may).
     """
     columns = fact_columns(today)
-    matches = [batch_matches(rule, columns).label(f"rule_{i}") for i, rule in enumerate(rules)]
+    thresholds = fact_thresholds(today)
+    matches = [batch_matches(rule, columns, thresholds).label(f"rule_{i}") for i, rule in enumerate(rules)]
     statement = select(Customer.id, *matches)
     return statement if where is None else statement.where(where)
 
@@ -100,10 +138,10 @@ def select_rule_masks(
     Bit i of `mask_0` is `rules[i]`; past 62 rules the next 62 go to `mask_1`, and so on. Fetching
     one integer per customer instead of one boolean per rule is what keeps the nightly scan fast.
     """
-    columns = fact_columns(today)
+    columns, thresholds = fact_columns(today), fact_thresholds(today)
     masks = []
     for first in range(0, max(len(rules), 1), MASK_BITS):
-        terms = [case((batch_matches(rule, columns), literal(1 << bit, BigInteger)), else_=0)
+        terms = [case((batch_matches(rule, columns, thresholds), literal(1 << bit, BigInteger)), else_=0)
                  for bit, rule in enumerate(rules[first:first + MASK_BITS])]
         masks.append(functools.reduce(operator.add, terms, literal(0, BigInteger)).label(
             f"mask_{first // MASK_BITS}"))

@@ -7,8 +7,11 @@ from rulebuilders import all_of, fact, not_, rule
 from sqlalchemy import select
 
 from loyalty.engine.facts import ContractSnapshot, months_between, summarize_contracts
+from loyalty.engine.predicate import compile_predicate
+from loyalty.engine.sql import compile_sql
 from loyalty.store.fact_columns import (
     fact_columns,
+    fact_thresholds,
     is_anniversary,
     rules_in_masks,
     select_matching_customers,
@@ -52,6 +55,23 @@ def test_sql_tenure_counts_whole_months_like_python_around_month_ends_and_leap_d
             for since, months, years in session.execute(statement):
                 expected = months_between(since, today)
                 assert (months, years) == (expected, expected // 12), (since, today)
+
+
+def test_the_tenure_threshold_test_agrees_with_python_for_every_operator(store):
+    add_customers(store, *(customer(f"c{i}", since) for i, since in enumerate(STARTS)))
+    for today in TODAYS:
+        thresholds = fact_thresholds(today)
+        tests = [(name, op, value) for name in ("tenure_months", "tenure_years")
+                 for op in ("eq", "ne", "gt", "gte", "lt", "lte") for value in range(-1, 40, 3)]
+        tests += [("tenure_months", "between", (12, 24)), ("tenure_years", "in", (0, 2)),
+                  ("tenure_months", "not_in", (11, 12, 13))]
+        labelled = [compile_sql(fact(*test), {}, thresholds).label(f"t{i}") for i, test in enumerate(tests)]
+        with store.reading() as session:
+            for since, *outcomes in session.execute(select(Customer.customer_since, *labelled)):
+                months = months_between(since, today)
+                facts = {"tenure_months": months, "tenure_years": months // 12}
+                expected = [compile_predicate(fact(*test))(facts) for test in tests]
+                assert [bool(o) for o in outcomes] == expected, (since, today)
 
 
 def test_a_rule_selects_the_customers_its_condition_holds_for(store):
