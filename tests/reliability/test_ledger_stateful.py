@@ -161,11 +161,12 @@ class LedgerAgainstModel(RuleBasedStateMachine):
                 self.books.lots[lot_id].remaining -= points
         assert posted.kind == "reverse"
 
-    @rule(customer=who, points=st.integers(-300, 300).filter(bool), status=st.booleans(), expires=maybe_days)
-    def adjust(self, customer, points, status, expires) -> None:
+    @rule(customer=who, points=st.integers(-300, 300).filter(bool), status=st.booleans(), expires=maybe_days,
+          named=st.booleans())
+    def adjust(self, customer, points, status, expires, named) -> None:
         currency, account = ("status", STATUS) if status else ("reward", AVAILABLE)
         expires_on = self.today + timedelta(days=expires) if expires and not status else None
-        when, reference = self.at(), self.reference("adjustment")
+        when, reference = self.at(), self.reference("adjustment") if named else None
         expected = self.books.debit(customer, -points, self.today, account) if points < 0 else None
         try:
             posted = self.store.run(lambda s: ledger.adjust(
@@ -211,3 +212,16 @@ class LedgerAgainstModel(RuleBasedStateMachine):
 
 def test_every_sequence_of_postings_keeps_the_ledger_equal_to_the_model(store):
     run_state_machine_as_test(lambda: LedgerAgainstModel(store), settings=SETTINGS)
+
+
+def test_two_unnamed_corrections_given_back_into_clawed_back_points_are_both_taken_again(store):
+    books = LedgerAgainstModel(store)
+    books.open_the_books()
+    books.earn(customer="c1", points=100, status=0, expires=None)
+    books.adjust(customer="c1", points=-10, status=False, expires=None, named=False)
+    books.adjust(customer="c1", points=-20, status=False, expires=None, named=False)
+    books.take_back_an_award(choice=0, takes_back="clawback")
+    books.reverse(choice=1)
+    books.reverse(choice=2)
+    books.the_ledger_agrees_with_the_model()
+    assert books.books.held("c1", AVAILABLE) == 0

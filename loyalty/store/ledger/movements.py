@@ -154,7 +154,7 @@ def _reverse(session, transaction_id, expected_kind, occurred_at, actor, reason,
     why = Why(occurred_at, actor, reason, original.ruleset_version)
     posted = _write(session, plan, why, reverses_id=original.id)
     day = today or local_date(occurred_at, customer.time_zone)
-    return replace(posted, follow_ups=_settle_restored(session, plan, lots, day, why))
+    return replace(posted, follow_ups=_settle_restored(session, plan, posted.transaction_id, day, why))
 
 
 def _counters(kind: str) -> tuple[str, ...]:
@@ -183,14 +183,19 @@ def _original_moves(session: Session, transaction_id: int):
     return entries, allocations
 
 
-def _settle_restored(session, plan: Plan, lots, today: date, why: Why) -> tuple[Posted, ...]:
-    """Points put back into an expired or revoked lot leave again at once, in their own transaction."""
+def _settle_restored(session, plan: Plan, given_back_by: int, today: date, why: Why) -> tuple[Posted, ...]:
+    """Points put back into an expired or revoked lot leave again at once, in their own transaction.
+
+    The follow-ups are named after the giving-back transaction, not the original's reference: that
+    may be missing (a correction) or shared by a spend and an adjustment, and a clawback pays once.
+    """
     restored = {lot_id for lot_id, _kind, delta in plan.allocations if delta > 0}
     if not restored:
         return ()
+    name = f"{plan.kind}-{given_back_by}"
     follow_ups = []
     held = load_lots(session, plan.customer_id, ids=restored)
-    expiring = plan_expire(plan.customer_id, held, today, reference=f"{plan.reference}:expired")
+    expiring = plan_expire(plan.customer_id, held, today, reference=f"{name}:expired")
     if not expiring.is_empty:
         lock_for_posting(session, plan.customer_id, EXPIRY)
         follow_ups.append(_write(session, expiring, replace(why, reason="refunded into an expired lot"),
@@ -199,7 +204,7 @@ def _settle_restored(session, plan: Plan, lots, today: date, why: Why) -> tuple[
     revoked = [lot for lot in held if lot.revoked]
     if revoked:
         lock_for_posting(session, plan.customer_id, ISSUANCE, CLAWBACK)
-        taking = plan_release(CLAW_BACK, plan.customer_id, revoked, f"{plan.reference}:revoked")
+        taking = plan_release(CLAW_BACK, plan.customer_id, revoked, f"{name}:revoked")
         taking.shortfall = 0
         follow_ups.append(_write(session, taking, replace(why, reason="refunded into a revoked lot")))
     return tuple(follow_ups)
