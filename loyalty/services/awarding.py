@@ -43,17 +43,27 @@ def give_awards(session: Session, ruleset: Ruleset, applied: AppliedEvent, decis
     given: list[GivenAward] = []
     for award in decision.awards:
         rule = rules[award.rule_id]
-        refusal = check_limits(session, ruleset.programme(award.programme_id), award, applied.customer.id,
-                               applied.today)
+        refusal = _already_given(session, award, rule, applied) or check_limits(
+            session, ruleset.programme(award.programme_id), award, applied.customer.id, applied.today)
         award_id = None if refusal else _insert_award(session, award, rule, applied, received_at)
         if refusal is None and award_id is None:
-            refusal = Stopped(award.rule_id, "once_per",
-                              f"already given once per {rule.once_per} ({award.once_key})")
+            refusal = _once_per_stop(award, rule)
         if refusal:
             stopped.append(refusal)
         else:
             given.append(_deliver(session, award_id, award, applied, received_at))
     return given, stopped
+
+
+def _already_given(session: Session, award: Decided, rule: Rule, applied: AppliedEvent) -> Stopped | None:
+    """Say `once_per` rather than `budget` for an award given before; the unique key still decides."""
+    key = (Award.customer_id == applied.customer.id, Award.rule_id == award.rule_id,
+           Award.once_key == award.once_key)
+    return _once_per_stop(award, rule) if session.scalar(select(Award.id).where(*key)) else None
+
+
+def _once_per_stop(award: Decided, rule: Rule) -> Stopped:
+    return Stopped(award.rule_id, "once_per", f"already given once per {rule.once_per} ({award.once_key})")
 
 
 def _passed_over(passed: PassedOver) -> Stopped:

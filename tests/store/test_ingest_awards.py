@@ -243,3 +243,20 @@ def test_awards_record_rule_ruleset_version_and_event(store):
     assert (award.rule_id, award.ruleset_version, award.event_id, award.contract_id) == (
         "contract-thanks", rules.version, "s-2", "K1")
     assert award.created_at == datetime(2026, 11, 25, 3, 0, 5, tzinfo=timezone.utc)
+
+
+def test_an_award_already_given_is_stopped_as_once_per_even_when_the_budget_is_spent(store):
+    rules = ruleset("""
+        programme: tight
+        name: "Ngân sách vừa đủ"
+        budget: {points: 100, per: year}
+        rules:
+          - id: yearly-thanks
+            on: invoice.paid
+            then: {points: 100}
+            once_per: year
+        """)
+    signed_up(store, rules)
+    ingest(store, rules, invoice_paid("i-1", 1), RECEIVED)
+    again = ingest(store, rules, invoice_paid("i-2", 1), RECEIVED)
+    assert [(s.rule_id, s.reason) for s in again.stopped] == [("yearly-thanks", "once_per")]
