@@ -119,3 +119,30 @@ def test_the_same_redemption_sent_by_ten_threads_is_spent_once(an_phat):
                                 .where(LedgerTransaction.kind == "spend"))
     assert spends == 1
     assert problems(an_phat) == []
+
+
+def test_a_cancelled_redemption_refunded_by_ten_threads_gives_its_points_back_once(an_phat):
+    earn(an_phat, "award-1", 1000)
+    spent = spend(an_phat, "redemption-7", 400)
+    results = all_at_once(10, lambda _: an_phat.run(lambda s: ledger.refund(
+        s, spent.transaction_id, occurred_at=NOW, actor="billing", today=MAY_31)))
+    assert kinds(results) == ["NotReversible"] * 9 + ["Posted"]
+    assert spendable(an_phat) == 1000
+    assert problems(an_phat) == []
+
+
+def test_a_redemption_racing_a_clawback_of_the_same_award_never_takes_a_point_twice(an_phat):
+    earn(an_phat, "welcome", 300)
+
+    def work(i: int) -> Any:
+        if i == 0:
+            return an_phat.run(lambda s: ledger.clawback(s, "c1", ["welcome"], reference="HD-1-cancelled",
+                                                         occurred_at=NOW, actor="billing"))
+        return spend(an_phat, f"redemption-{i}", 100)
+
+    results = all_at_once(6, work)
+    clawed, spent = results[0], 100 * sum(isinstance(r, ledger.Posted) for r in results[1:])
+    assert {type(r).__name__ for r in results[1:]} <= {"Posted", "InsufficientPoints"}
+    assert (clawed.points + spent, clawed.shortfall) == (300, spent)
+    assert spendable(an_phat) == 0
+    assert problems(an_phat) == []
