@@ -182,3 +182,22 @@ def test_each_route_admits_exactly_its_roles(store, client, key_for, lan, method
     else:
         assert response.status_code == expected, response.get_data(as_text=True)
     assert (spendable(store, "c-1") < 1000) == (expected == 201)
+
+
+def test_the_openapi_document_describes_the_idempotency_key_and_the_refusals(client):
+    spec = client.get(f"{BASE}/openapi.json").get_json()
+    post = spec["paths"][f"{BASE}/customers/{{customer_id}}/redemptions"]["post"]
+    [header] = [p for p in post["parameters"] if p["in"] == "header"]
+    assert (header["name"], header["required"]) == ("Idempotency-Key", True)
+    assert {"201", "401", "403", "404", "409", "422"} <= set(post["responses"])
+    assert "Idempotent-Replayed" in post["responses"]["201"]["headers"]
+    assert spec["paths"][f"{BASE}/redemptions"]["get"]["x-roles"] == ["admin", "billing"]
+    cancel = spec["paths"][f"{BASE}/redemptions/{{redemption_id}}/cancel"]["post"]
+    assert cancel["x-roles"] == ["admin", "billing", "customer"]
+
+
+def test_reward_names_come_in_the_customers_own_language(store, client, key_for, lan):
+    add_customer(store, "c-3", "Jane Doe", locale="en")
+    give_points(store, "c-3", 1000, "award:5")
+    body = redeem_as(client, key_for("customer", "c-3"), "c-3").get_json()
+    assert body["reward_name"] == "100,000 VND off your bill"

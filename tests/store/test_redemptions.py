@@ -219,3 +219,13 @@ def test_a_reward_a_rule_gave_free_is_listed_with_the_redemptions(lan):
     assert [(r.source, r.reward_id, r.points, r.status) for r in listed] == [
         ("redemption", "speed-upgrade", 300, "pending"), ("grant", "wifi-6-router", 0, "pending")]
     assert listed[1].name == "Bộ phát Wi-Fi 6" and listed[0].id == paid.redemption.id
+
+
+def test_a_cancel_after_a_lot_expired_does_not_bring_its_points_back_to_life(lan):
+    store, soon, later = lan
+    got = redeem(store, "lan", "bill-credit-100k", "k-1", "customer:lan", AT).redemption
+    after_expiry = AT.replace(year=2027, month=1, day=5)
+    cancel(store, got.id, "billing:1", "late cancel", after_expiry)
+    assert (lot_remaining(store, soon), lot_remaining(store, later)) == (0, 900)
+    assert stock_taken(store, "bill-credit-100k") == 0
+    assert ledger_problems(store) == []
