@@ -158,3 +158,13 @@ def test_the_callers_customer_row_shows_status_points_moved_in_its_transaction(c
         assert held.status_points == 0
         ledger.earn(session, "c1", status_points=25, occurred_at=T0, reference="a1")
         assert held.status_points == 25
+
+
+def test_pending_points_that_expire_before_they_vest_are_expired_not_vested(customer):
+    with customer.transaction() as session:
+        _earn(session, "odd", 90, date(2026, 2, 1), vests_on=date(2026, 3, 1))
+        expired = ledger.expire(session, "c1", date(2026, 2, 1), occurred_at=T0)
+        assert (expired.pending_points, expired.points) == (-90, 0)
+        assert ledger.vest(session, "c1", date(2026, 3, 1), occurred_at=T0) is None
+    with customer.reading() as session:
+        assert ledger.verify(session) == []

@@ -183,3 +183,17 @@ def test_every_posting_writes_one_audit_row_in_the_same_transaction(customer):
         assert [(a.action, a.customer_id, a.ruleset_version) for a in audits] == [
             ("ledger.earn", "c1", "abc123"), ("ledger.spend", "c1", None)]
         assert audits[1].occurred_at == T0 + timedelta(hours=1)
+
+
+def test_reversing_a_negative_adjustment_gives_the_points_back_to_the_lots_it_took(customer):
+    with customer.transaction() as session:
+        _earn(session, "a1", 100, date(2026, 6, 1))
+        _earn(session, "a2", 100)
+        taken = ledger.adjust(session, "c1", -150, occurred_at=T0, actor="lan", reason="nhầm")
+    with customer.transaction() as session:
+        back = ledger.reverse(session, taken.transaction_id, occurred_at=T0, actor="lan",
+                              reason="the correction was itself wrong")
+    assert (back.kind, back.points, back.follow_ups) == ("reverse", 150, ())
+    with customer.reading() as session:
+        assert remaining_by_reference(session) == {"a1": 100, "a2": 100}
+        assert ledger.verify(session) == []
