@@ -128,7 +128,7 @@ def _comparison(comparison: Comparison, columns: Columns, negated: bool) -> _Com
 
 
 def _positive(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
-    """The comparison itself; NULL where the fact has no value, which AND/OR then treat as unknown."""
+    """The comparison itself; NULL where the fact has no value, which CASE treats as not taken."""
     if op == "in":
         return column.in_(value) if value else false()
     if op == "not_in":
