@@ -79,7 +79,6 @@ def _install_request_steps(app: Flask) -> None:
     init_limits(app)
     app.before_request(auth.authorize)
     app.after_request(auth.keep_out_of_shared_caches)
-    app.after_request(auth.keep_out_of_shared_caches)
 
 
 def _install_api(app: Flask) -> None:
