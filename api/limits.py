@@ -23,6 +23,7 @@ def init_limits(app: Flask) -> Limiter:
         key_prefix=app.config.get("LOYALTY_RATE_LIMIT_PREFIX", "loyalty"),
         strategy="fixed-window",
         headers_enabled=False,
+        in_memory_fallback_enabled=True,  # Redis down: count per worker rather than refuse everyone
     )
     limiter.request_filter(is_public_request)
     limiter.init_app(app)

@@ -70,3 +70,12 @@ def test_health_is_never_rate_limited(limited_client):
 def test_callers_without_a_key_are_limited_by_address(limited_client):
     statuses = [limited_client.get("/api/v1/rewards").status_code for _ in range(4)]
     assert statuses == [401, 401, 401, 429]
+
+
+def test_an_unreachable_redis_falls_back_to_counting_in_memory(store, key_for, caplog):
+    client = build_app(store, LOYALTY_RATE_LIMIT="2 per minute",
+                       LOYALTY_REDIS_URL="redis://127.0.0.1:1/0").test_client()
+    headers = bearer(key_for("customer"))
+    statuses = [client.get("/api/v1/rewards", headers=headers).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert "falling back to in-memory storage" in caplog.text
