@@ -63,9 +63,19 @@ def _compile(condition: Condition, columns: Columns, thresholds: Thresholds, neg
         return _compile(condition.part, columns, thresholds, not negated)
     if isinstance(condition, (AllOf, AnyOf)):
         conjunction = isinstance(condition, AllOf) != negated  # De Morgan
-        parts = [_compile(part, columns, thresholds, negated) for part in condition.parts]
+        ordered = sorted(condition.parts, key=_cost)  # the cheap tests first: CASE stops early
+        parts = [_compile(part, columns, thresholds, negated) for part in ordered]
         return _combine(parts, conjunction)
     raise TypeError(f"not a condition: {condition!r}")
+
+
+def _cost(condition: Condition) -> int:
+    """A rough per-row cost: one for a plain comparison, more for lists and nested parts."""
+    if isinstance(condition, Comparison):
+        return 2 if condition.op in ("in", "not_in", "between") else 1
+    if isinstance(condition, Not):
+        return _cost(condition.part)
+    return 1 + sum(_cost(part) for part in condition.parts)
 
 
 def _by_threshold(at_least: AtLeast, comparison: Comparison, negated: bool) -> ColumnElement[bool]:
