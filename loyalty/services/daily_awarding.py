@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 
 from sqlalchemy import ColumnElement, and_, true
 from sqlalchemy.orm import Session
@@ -24,9 +23,9 @@ from loyalty.services.ingest_result import Stopped
 from loyalty.engine.model import Limit
 from loyalty.services.limits import lock_budgets, period, points_issued
 from loyalty.store.daily_awards import (
-    Given, NightAward, already_given, give_night_awards, points_issued_to, record_stopped,
+    Given, NightAward, already_given, give_night_awards, given_masks, points_issued_to, record_stopped,
 )
-from loyalty.store.fact_columns import fact_columns, select_rule_matches
+from loyalty.store.fact_columns import MASK_BITS, fact_columns, select_rule_masks
 from loyalty.store.tables import Customer
 
 ACTOR = "rules"
@@ -60,29 +59,52 @@ class NightRules:
         self.formula_facts = sorted({f.of for r in self.rules for f in (r.then.points, r.then.status_points)
                                      if f is not None and f.of})
         self.templates = [self._build(rule, {}, None) for rule in self.rules]
-        self.per_customer = [bool(self.formula_facts and _uses_facts(r)) or r.once_per == "contract"
-                             for r in self.rules]
+        self.per_customer_key = [r.once_per == "contract" for r in self.rules]
+        self.per_customer = [_uses_facts(r) or r.once_per == "contract" for r in self.rules]
+        self.width = max(1, -(-len(self.rules) // MASK_BITS))
+        self._memo: dict[tuple[int, ...], list[tuple[int, Decided]]] = {}
+        """Winners per match masks: a night has few distinct ones, so precedence runs once per mask."""
 
     def _build(self, rule: Rule, facts: dict, contract_id: str | None) -> Decided | None:
         award = build_award(rule, self.compiled.version, facts, self.event, self.day, contract_id)
         return None if isinstance(award, str) else award
 
     def select(self, scope: ColumnElement[bool] | None, after: str | None, limit: int):
-        """One scan: the next `limit` customers in scope after `after`, with one match column per rule."""
+        """One scan: the next `limit` customers in scope after `after`, with the bit masks of their matches."""
         where = and_(scope if scope is not None else true(), Customer.id > after if after else true())
         columns = fact_columns(self.day)
         extra = [Customer.main_contract_id, Customer.tier] + [columns[f].label(f"fact_{i}")
                                                              for i, f in enumerate(self.formula_facts)]
-        return (select_rule_matches(self.rules, self.day, where).add_columns(*extra)
+        keys = [None if self.per_customer_key[i] or t is None else (t.rule_id, t.once_key)
+                for i, t in enumerate(self.templates)]
+        given = given_masks(Customer.id, keys, MASK_BITS)
+        return (select_rule_masks(self.rules, self.day, where).add_columns(*given, *extra)
                 .order_by(Customer.id).limit(limit))
 
+    def contract_and_tier(self, row) -> tuple[str | None, str | None]:
+        """The customer's main contract id and tier, from a row of `select`."""
+        return row[1 + 2 * self.width], row[2 + 2 * self.width]
+
+    def already_has(self, row, i: int) -> bool:
+        """Whether the customer already has rule i's award for its once key tonight (not per-contract rules)."""
+        return bool(row[1 + self.width + i // MASK_BITS] >> (i % MASK_BITS) & 1)
+
     def winners(self, row) -> list[tuple[int, Decided]]:
-        """The (rule index, award) each slot gives this customer row, in slot order."""
-        matched = tuple(bool(v) for v in row[1:1 + len(self.rules)])
-        contract_id = row[1 + len(self.rules)]
+        """The (rule index, award) each group or ungrouped rule gives this customer row, in file order."""
+        masks = tuple(row[1:1 + self.width])
         if not any(self.per_customer):
-            return [(i, self.templates[i]) for i in _plain_winners(self, matched)]
-        facts = dict(zip(self.formula_facts, row[3 + len(self.rules):]))
+            won = self._memo.get(masks)
+            if won is None:
+                won = self._memo[masks] = self._pick(self._matched(masks), {}, None)
+            return won
+        facts = dict(zip(self.formula_facts, row[3 + 2 * self.width:]))
+        return self._pick(self._matched(masks), facts, row[1 + 2 * self.width])
+
+    def _matched(self, masks: tuple[int, ...]) -> list[bool]:
+        return [bool(masks[i // MASK_BITS] >> (i % MASK_BITS) & 1) for i in range(len(self.rules))]
+
+    def _pick(self, matched: list[bool], facts: dict, contract_id: str | None) -> list[tuple[int, Decided]]:
+        """`decide`'s precedence: in each slot the best-ranked matching rule that gives something."""
         won = []
         for slot in self.slots:
             for i in slot:
@@ -110,30 +132,20 @@ def _slots(rules: list[Rule]) -> list[tuple[int, ...]]:
     return [tuple(sorted(members, key=lambda i: (-rules[i].priority, rules[i].order))) for members in slots.values()]
 
 
-@lru_cache(maxsize=4096)
-def _plain_winners_cached(slots: tuple[tuple[int, ...], ...], buildable: tuple[bool, ...],
-                          matched: tuple[bool, ...]) -> tuple[int, ...]:
-    won = [next(i for i in slot if matched[i] and buildable[i])
-           for slot in slots if any(matched[i] and buildable[i] for i in slot)]
-    return tuple(sorted(won))  # in file order, as `decide` lists its awards
-
-
-def _plain_winners(rules: NightRules, matched: tuple[bool, ...]) -> tuple[int, ...]:
-    """Precedence on a vector of matches, remembered per vector (there are few distinct ones)."""
-    buildable = tuple(t is not None for t in rules.templates)
-    return _plain_winners_cached(tuple(rules.slots), buildable, matched)
-
-
 def award_chunk(session: Session, rules: NightRules, scope: ColumnElement[bool] | None, after: str | None,
                 limit: int, at: datetime) -> ChunkResult:
     """Decide and give the night's awards to the next chunk of customers, in the caller's transaction."""
     rows = session.execute(rules.select(scope, after, limit)).all()
     if not rows:
         return ChunkResult()
-    n = len(rules.rules)
-    decided = [(row[0], row[2 + n], row[1 + n], i, award) for row in rows for i, award in rules.winners(row)]
-    seen = already_given(session, rows[0][0], rows[-1][0], [a.rule_id for *_x, a in decided],
-                         [a.once_key for *_x, a in decided]) if decided else set()
+    decided = []
+    for row in rows:
+        contract_id, tier = rules.contract_and_tier(row)
+        decided += [(row[0], tier, contract_id, i, award) for i, award in rules.winners(row)
+                    if not rules.already_has(row, i)]
+    per_contract = [entry for entry in decided if rules.per_customer_key[entry[3]]]
+    seen = already_given(session, rows[0][0], rows[-1][0], [a.rule_id for *_x, a in per_contract],
+                         [a.once_key for *_x, a in per_contract]) if per_contract else set()
     fresh = [entry for entry in decided if (entry[0], entry[-1].rule_id, entry[-1].once_key) not in seen]
     nights, stopped = _within_limits(session, rules, fresh, at)
     given = give_night_awards(session, nights, rules.day, at, ACTOR)

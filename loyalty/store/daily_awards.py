@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from loyalty.engine.decide import Award as Decided
@@ -60,6 +60,28 @@ def already_given(session: Session, first: str, last: str, rule_ids: Iterable[st
         Award.customer_id >= first, Award.customer_id <= last,
         Award.rule_id.in_(sorted(set(rule_ids))), Award.once_key.in_(sorted(set(once_keys))))
     return {tuple(row) for row in session.execute(query)}
+
+
+def given_masks(customer_id: ColumnElement[str], keys: Sequence[tuple[str, str] | None],
+                bits: int) -> list[ColumnElement[int]]:
+    """Per `bits` rules, a bit mask of the (rule, once key) awards each customer already has.
+
+    `keys[i]` is rule i's once key for the night, or None when it differs per customer (such
+    rules are looked up with `already_given`). One index probe per customer, in the same scan.
+    """
+    awards = Award.__table__.alias("given")
+    masks = []
+    for first in range(0, max(len(keys), 1), bits):
+        part = [(bit, key) for bit, key in enumerate(keys[first:first + bits]) if key is not None]
+        if not part:
+            masks.append(literal(0, BigInteger).label(f"given_{first // bits}"))
+            continue
+        flags = case(*[(and_(awards.c.rule_id == rule_id, awards.c.once_key == once_key), literal(1 << bit, BigInteger))
+                       for bit, (rule_id, once_key) in part], else_=literal(0, BigInteger))
+        query = select(cast(func.coalesce(func.sum(flags), 0), BigInteger)).where(  # PostgreSQL sums to numeric
+            awards.c.customer_id == customer_id, awards.c.rule_id.in_([rule_id for _b, (rule_id, _k) in part]))
+        masks.append(query.scalar_subquery().label(f"given_{first // bits}"))
+    return masks
 
 
 def points_issued_to(session: Session, programme_id: str, first_day: date | None, last_day: date | None,

@@ -1,0 +1,175 @@
+"""Benchmark the nightly run over a demo customer base, and event ingestion at service level.
+
+Prints one JSON line. Targets: the 1M-customer evaluation and award writing (the anniversary and
+daily-rule phases) <= 5 s on SQLite and <= 10 s on PostgreSQL, <= 300 MB peak memory, ingest
+p99 <= 2 ms. Usage:
+
+    python bench/daily.py [--customers 1000000] [--events 2000]
+
+Demo customers are generated (default seed) for the anniversary night D in a child process, so
+the peak resident memory (`ru_maxrss`) is the nights' and the ingest's alone. Two nights run:
+D-1, the first night, which gives every customer its first tier; then D, the demo's anniversary
+night (about 2.5% of the base), the heavy night of a normal year. The ruleset is the shipped
+programmes plus generated anniversary and daily rules, 50 in all. PostgreSQL is measured too when
+LOYALTY_BENCH_POSTGRES_URL or LOYALTY_TEST_POSTGRES_URL is set, in a schema dropped afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, time as clock, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from loyalty.engine.loader import load_ruleset_from_texts  # noqa: E402
+from loyalty.services.daily import run_daily  # noqa: E402
+from loyalty.services.demo import demo_customer_id, generate_demo  # noqa: E402
+from loyalty.services.ingest import ingest  # noqa: E402
+from loyalty.store import Store  # noqa: E402
+from loyalty.store.schema import create_schema  # noqa: E402
+
+NIGHT = date(2026, 11, 25)
+RULES = 50
+SEED = 1
+REGIONS = ("Hà Nội", "Hồ Chí Minh", "Đà Nẵng", "Cần Thơ", "Hải Phòng")
+
+
+def generated_programme(count: int, seed: int = 5) -> str:
+    """`count` more rules: anniversary thanks in three groups and rare daily status-point rules."""
+    rng = random.Random(seed)
+    lines = ["programme: bench-generated", 'name: "Tri ân thêm"', "rules:"]
+    for n in range(count):
+        anniversary = n < count * 2 // 3
+        conditions = [f"tenure_years: {{{'eq' if anniversary else 'gte'}: {rng.randrange(1, 8)}}}",
+                      f"segment: {{in: [{', '.join(rng.sample(('home', 'sme', 'enterprise'), 2))}]}}"]
+        if rng.random() < 0.5:
+            conditions.append(f"region: {{in: [{', '.join(rng.sample(REGIONS, 2))}]}}")
+        if not anniversary:
+            conditions.append(f"total_monthly_value: {{gte: {rng.choice((30_000_000, 60_000_000))}}}")
+        lines += [f"  - id: bench-{n}", f"    on: {'anniversary' if anniversary else 'daily'}", "    when:",
+                  "      all:", *[f"        - {c}" for c in conditions],
+                  f"    then: {{points: {rng.randrange(1, 20) * 50}, expires_after: P12M}}"
+                  if anniversary else "    then: {status_points: 10}",
+                  "    once_per: year"]
+        if anniversary and n % 4:
+            lines += [f"    group: bench-gift-{n % 3}", f"    priority: {rng.randrange(100)}"]
+    return "\n".join(lines) + "\n"
+
+
+def bench_ruleset():
+    """The shipped programmes plus generated rules, 50 rules in all."""
+    texts = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "rules").glob("*.yaml"))}
+    shipped = load_ruleset_from_texts(texts)
+    return load_ruleset_from_texts({**texts, "zz-bench.yaml": generated_programme(RULES - len(shipped.rules))})
+
+
+def night_figures(store: Store, ruleset, day: date) -> dict:
+    """Run one night; the rule phases' seconds are measured between the progress reports."""
+    marks: dict[str, float] = {}
+    started = time.perf_counter()
+    summary = run_daily(store, ruleset, day, lambda phase, _done, _total: marks.__setitem__(phase, time.perf_counter()))
+    total = time.perf_counter() - started
+    order = ["contracts", "anniversaries", "vesting", "expiry", "tiers"]
+    ends = [started] + [marks.get(p) for p in order]
+    for i in range(1, len(ends)):
+        ends[i] = ends[i] or ends[i - 1]
+    phase = {p: ends[i + 1] - ends[i] for i, p in enumerate(order)}
+    rules_seconds = phase["anniversaries"] + phase["tiers"]
+    return {"date": day.isoformat(), "seconds": round(total, 2), "rule_phases_seconds": round(rules_seconds, 2),
+            "phase_seconds": {p: round(s, 2) for p, s in phase.items()},
+            "anniversaries": summary.anniversaries, "awards": summary.awards, "points": summary.points,
+            "tier_changes": summary.tier_changes, "contracts_ended": summary.contracts_ended,
+            "awards_per_second": round(summary.awards / rules_seconds) if rules_seconds else None}
+
+
+def ingest_figures(store: Store, ruleset, customers: int, events: int) -> dict:
+    """`invoice.paid` events through `ingest`, one transaction each: events per second and latency."""
+    rng = random.Random(3)
+    latencies = []
+    started = time.perf_counter()
+    for n in range(events):
+        customer = demo_customer_id(SEED, rng.randrange(1, customers + 1))
+        moment = datetime.combine(NIGHT, clock(3), timezone.utc) + timedelta(seconds=n)
+        event = {"id": f"bench-invoice-{uuid.uuid4().hex}", "type": "invoice.paid", "customer_id": customer,
+                 "occurred_at": moment.isoformat(), "data": {"invoice_id": f"INV-{n}", "amount": rng.randrange(1, 500) * 10_000}}
+        before = time.perf_counter()
+        ingest(store, ruleset, event, moment + timedelta(seconds=2))
+        latencies.append(time.perf_counter() - before)
+    seconds = time.perf_counter() - started
+    latencies.sort()
+    return {"events": events, "events_per_second": round(events / seconds),
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2)}
+
+
+def measure(url: str, customers: int, events: int, ruleset, **engine_kwargs) -> dict:
+    """Demo data in a child process, then two nights and the ingest benchmark here."""
+    store = Store(url, **engine_kwargs)
+    create_schema(store.engine)
+    started = time.perf_counter()
+    schema = (engine_kwargs.get("connect_args") or {}).get("options", "")
+    subprocess.run([sys.executable, __file__, "--generate", url, str(customers), schema], check=True)
+    figures = {"demo_seconds": round(time.perf_counter() - started, 1)}
+    figures["first_night"] = night_figures(store, ruleset, NIGHT - timedelta(days=1))
+    figures["anniversary_night"] = night_figures(store, ruleset, NIGHT)
+    figures["ingest"] = ingest_figures(store, ruleset, customers, events)
+    store.dispose()
+    return figures
+
+
+def generate(url: str, customers: int, options: str) -> None:
+    """The child process: the demo customers for the anniversary night."""
+    store = Store(url, **({"connect_args": {"options": options}} if options else {}))
+    generate_demo(store, customers, SEED, NIGHT)
+    store.dispose()
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--generate":
+        generate(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "")
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=2_000)
+    args = parser.parse_args()
+    ruleset = bench_ruleset()
+    result = {"customers": args.customers, "rules": len(ruleset.rules), "targets": {
+        "rule_phases_seconds": {"sqlite": 5, "postgresql": 10}, "peak_memory_mb": 300, "ingest_p99_ms": 2}}
+    with tempfile.TemporaryDirectory() as directory:
+        result["sqlite"] = measure(f"sqlite:///{Path(directory) / 'bench.db'}", args.customers, args.events, ruleset)
+    postgres = os.environ.get("LOYALTY_BENCH_POSTGRES_URL") or os.environ.get("LOYALTY_TEST_POSTGRES_URL")
+    if postgres:
+        result["postgresql"] = measure_postgresql(postgres, args.customers, args.events, ruleset)
+    result["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    result["peak_memory_is"] = "ru_maxrss of this process (demo data is generated in a child process)"
+    print(json.dumps(result, ensure_ascii=False))
+
+
+def measure_postgresql(url: str, customers: int, events: int, ruleset) -> dict:
+    """The same in a temporary schema, dropped afterwards."""
+    schema = f"bench_daily_{uuid.uuid4().hex[:8]}"
+    admin = Store(url)
+    with admin.engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        return measure(url, customers, events, ruleset, connect_args={"options": f"-csearch_path={schema}"})
+    finally:
+        with admin.engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
