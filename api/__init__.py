@@ -56,15 +56,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(default_config())
     app.config.update(config or {})
     app.json = LoyaltyJSONProvider(app)
-    engine = _build_engine(app)
-    app.extensions[EXTENSION] = engine
+    loyalty = _build_loyalty(app)
+    app.extensions[EXTENSION] = loyalty
     _install_request_steps(app)
     _install_api(app)
-    _sync_catalogue(engine)
+    _sync_catalogue(loyalty)
     return app
 
 
-def _build_engine(app: Flask) -> LoyaltyApp:
+def _build_loyalty(app: Flask) -> LoyaltyApp:
     store = app.config.get("LOYALTY_STORE") or Store(app.config["LOYALTY_DATABASE_URL"])
     # a missing or invalid rules directory stops the app: RulesetInvalid names every problem
     ruleset = app.config.get("LOYALTY_RULESET") or load_ruleset(Path(app.config["LOYALTY_RULES_DIR"]))
@@ -93,10 +93,10 @@ def _install_api(app: Flask) -> None:
     register_error_handlers(app)
 
 
-def _sync_catalogue(engine: LoyaltyApp) -> None:
+def _sync_catalogue(loyalty: LoyaltyApp) -> None:
     """Offer the ruleset's rewards; an unreachable database must not stop the app starting."""
     try:
-        change = sync_catalogue(engine.store, engine.ruleset.rewards)
+        change = sync_catalogue(loyalty.store, loyalty.ruleset.rewards)
     except SQLAlchemyError:
         log.exception("could not sync the reward catalogue; health will report the database")
         return

@@ -44,6 +44,11 @@ def build_app(store: Store, **config) -> Flask:
     return create_app(settings | config)
 
 
+def add_resource(app: Flask, blueprint, prefix: str) -> None:
+    """Register a blueprint the way `create_app` registers `RESOURCES` (for probe routes in tests)."""
+    app.extensions["flask-smorest"]["apis"][""]["ext_obj"].register_blueprint(blueprint, url_prefix=prefix)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -3,7 +3,7 @@
     def test_something(client, key_for):
         response = client.get("/api/v1/rewards", headers=bearer(key_for("billing")))
 
-Helpers (`build_app`, `bearer`, `assert_problem`, `reward`, `ruleset_with`) live in `api_helpers.py`.
+Helpers (`build_app`, `add_resource`, `bearer`, `assert_problem`, `reward`, `ruleset_with`) live in `api_helpers.py`.
 """
 from __future__ import annotations
 

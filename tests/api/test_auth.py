@@ -11,7 +11,7 @@ from sqlalchemy import select
 from api import create_app
 from api.auth import PUBLIC, declared_roles, ensure_can_see_customer, roles
 from api.blueprint import Blueprint
-from api_helpers import NOW, assert_problem, bearer, build_app
+from api_helpers import NOW, add_resource, assert_problem, bearer, build_app
 from loyalty.errors import KeyRefused, RulesetInvalid
 from loyalty.services.keys import Authenticator, create_key, revoke_key
 from loyalty.store.tables import ApiKey
@@ -55,8 +55,7 @@ def _app_with_probe_routes(store):
             return {"customer_id": customer_id}
 
     app = build_app(store)
-    app.extensions["flask-smorest"]["apis"][""]["ext_obj"].register_blueprint(
-        probe, url_prefix="/api/v1/probe")
+    add_resource(app, probe, "/api/v1/probe")
     return app
 
 

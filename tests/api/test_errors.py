@@ -10,7 +10,7 @@ from flask.views import MethodView
 from api.auth import roles
 from api.blueprint import Blueprint
 from api.errors import flatten_messages, handle_refusal, status_of
-from api_helpers import assert_problem, bearer, build_app
+from api_helpers import add_resource, assert_problem, bearer, build_app
 from loyalty.errors import (Conflict, FieldErrors, KeyRefused, LoyaltyError, NotFound, RuleProblem,
                             RulesetInvalid, UnknownCustomer)
 
@@ -102,8 +102,7 @@ def test_a_crash_is_a_500_problem_without_the_trace_and_is_logged(store, key_for
             raise RuntimeError("secret internal detail")
 
     app = build_app(store)
-    app.extensions["flask-smorest"]["apis"][""]["ext_obj"].register_blueprint(
-        crashing, url_prefix="/api/v1/crashing")
+    add_resource(app, crashing, "/api/v1/crashing")
     with caplog.at_level(logging.ERROR, logger="api.errors"):
         response = app.test_client().get("/api/v1/crashing", headers=bearer(key_for("marketing")))
     body = assert_problem(response, 500)
@@ -133,8 +132,7 @@ def test_a_row_id_too_large_for_the_database_is_a_404_and_documented_as_bounded(
             return {"id": thing_id}
 
     app = build_app(store)
-    app.extensions["flask-smorest"]["apis"][""]["ext_obj"].register_blueprint(
-        things, url_prefix="/api/v1/things")
+    add_resource(app, things, "/api/v1/things")
     client, headers = app.test_client(), bearer(key_for("billing"))
     assert client.get("/api/v1/things/9223372036854775807", headers=headers).get_json() == {
         "id": 9223372036854775807}

@@ -10,7 +10,7 @@ import marshmallow as ma
 from api.auth import roles
 from api.blueprint import Blueprint
 from api.pagination import MAX_LIMIT, PageArgs, decode_cursor, encode_cursor, page_of, page_schema
-from api_helpers import assert_problem, bearer, build_app
+from api_helpers import add_resource, assert_problem, bearer, build_app
 from loyalty.errors import FieldErrors
 
 NUMBERS = list(range(1, 121))
@@ -37,8 +37,7 @@ def numbers_client(store):
             return page_of(rows, args["limit"], key=lambda row: [row["n"]])
 
     app = build_app(store)
-    app.extensions["flask-smorest"]["apis"][""]["ext_obj"].register_blueprint(
-        numbers, url_prefix="/api/v1/numbers")
+    add_resource(app, numbers, "/api/v1/numbers")
     return app.test_client()
 
 
