@@ -1,6 +1,7 @@
 """`decide`: which rules an event triggers, what they award, and which matching rules step aside."""
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date
 
 from rulebuilders import fact, goodwill, months, points, rule, ruleset
@@ -177,3 +178,9 @@ def test_a_ruleset_is_compiled_once_and_decides_the_same_compiled_or_not():
     compiled = compile_ruleset(rules)
     assert decide(compiled, FACTS, ANNIVERSARY, TODAY) == decide(rules, FACTS, ANNIVERSARY, TODAY)
     assert compiled.matches("a", FACTS) is True
+
+
+def test_every_award_field_is_set_on_a_decided_award():
+    rules = ruleset(rule("a", points=1))
+    [award] = decide(rules, FACTS, ANNIVERSARY, TODAY).awards
+    assert set(vars(award)) == {field.name for field in fields(Award)}
