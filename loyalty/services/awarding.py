@@ -42,9 +42,11 @@ def give_awards(session: Session, ruleset: Ruleset, applied: AppliedEvent, decis
     lock_budgets(session, [ruleset.programme(a.programme_id) for a in decision.awards])
     given: list[GivenAward] = []
     for award in decision.awards:
-        rule = rules[award.rule_id]
-        refusal = _already_given(session, award, rule, applied) or check_limits(
-            session, ruleset.programme(award.programme_id), award, applied.customer.id, applied.today)
+        rule, programme = rules[award.rule_id], ruleset.programme(award.programme_id)
+        refusal = None
+        if programme.budget or programme.cap:  # only a limit could hide the real reason, once_per
+            refusal = _already_given(session, award, rule, applied) or check_limits(
+                session, programme, award, applied.customer.id, applied.today)
         award_id = None if refusal else _insert_award(session, award, rule, applied, received_at)
         if refusal is None and award_id is None:
             refusal = _once_per_stop(award, rule)
