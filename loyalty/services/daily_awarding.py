@@ -63,7 +63,7 @@ class NightRules:
         self.per_customer = [_uses_facts(r) or r.once_per == "contract" for r in self.rules]
         self.width = max(1, -(-len(self.rules) // MASK_BITS))
         self._memo: dict[tuple[int, ...], list[tuple[int, Decided]]] = {}
-        """Winners per match masks: a night has few distinct ones, so precedence runs once per mask."""
+        """New winners per (match masks, given masks): a night has few distinct ones."""
 
     def _build(self, rule: Rule, facts: dict, contract_id: str | None) -> Decided | None:
         award = build_award(rule, self.compiled.version, facts, self.event, self.day, contract_id)
@@ -85,20 +85,21 @@ class NightRules:
         """The customer's main contract id and tier, from a row of `select`."""
         return row[1 + 2 * self.width], row[2 + 2 * self.width]
 
-    def already_has(self, row, i: int) -> bool:
-        """Whether the customer already has rule i's award for its once key tonight (not per-contract rules)."""
-        return bool(row[1 + self.width + i // MASK_BITS] >> (i % MASK_BITS) & 1)
-
-    def winners(self, row) -> list[tuple[int, Decided]]:
-        """The (rule index, award) each group or ungrouped rule gives this customer row, in file order."""
-        masks = tuple(row[1:1 + self.width])
+    def new_winners(self, row) -> list[tuple[int, Decided]]:
+        """The (rule index, award) each group or ungrouped rule gives this customer row, in file order,
+        less the awards the row's given masks say the customer already has (per-contract keys aside)."""
+        key = row[1:1 + 2 * self.width]
         if not any(self.per_customer):
-            won = self._memo.get(masks)
+            won = self._memo.get(key)
             if won is None:
-                won = self._memo[masks] = self._pick(self._matched(masks), {}, None)
+                won = self._memo[key] = self._unless_given(self._pick(self._matched(key), {}, None), key)
             return won
         facts = dict(zip(self.formula_facts, row[3 + 2 * self.width:]))
-        return self._pick(self._matched(masks), facts, row[1 + 2 * self.width])
+        return self._unless_given(self._pick(self._matched(key), facts, row[1 + 2 * self.width]), key)
+
+    def _unless_given(self, won: list[tuple[int, Decided]], key) -> list[tuple[int, Decided]]:
+        given = key[self.width:]
+        return [(i, award) for i, award in won if not given[i // MASK_BITS] >> (i % MASK_BITS) & 1]
 
     def _matched(self, masks: tuple[int, ...]) -> list[bool]:
         return [bool(masks[i // MASK_BITS] >> (i % MASK_BITS) & 1) for i in range(len(self.rules))]
@@ -135,14 +136,15 @@ def _slots(rules: list[Rule]) -> list[tuple[int, ...]]:
 def award_chunk(session: Session, rules: NightRules, scope: ColumnElement[bool] | None, after: str | None,
                 limit: int, at: datetime) -> ChunkResult:
     """Decide and give the night's awards to the next chunk of customers, in the caller's transaction."""
-    rows = session.execute(rules.select(scope, after, limit)).all()
+    rows = session.connection().execute(rules.select(scope, after, limit)).all()
     if not rows:
         return ChunkResult()
     decided = []
     for row in rows:
-        contract_id, tier = rules.contract_and_tier(row)
-        decided += [(row[0], tier, contract_id, i, award) for i, award in rules.winners(row)
-                    if not rules.already_has(row, i)]
+        won = rules.new_winners(row)
+        if won:
+            contract_id, tier = rules.contract_and_tier(row)
+            decided += [(row[0], tier, contract_id, i, award) for i, award in won]
     per_contract = [entry for entry in decided if rules.per_customer_key[entry[3]]]
     seen = already_given(session, rows[0][0], rows[-1][0], [a.rule_id for *_x, a in per_contract],
                          [a.once_key for *_x, a in per_contract]) if per_contract else set()
