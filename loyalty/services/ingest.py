@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -74,7 +75,8 @@ def _ingest_once(session: Session, compiled: CompiledRuleset, event: dict[str, A
         )
     decision = decide(compiled, applied.facts, applied.snapshot, applied.today, applied.customer.main_contract_id)
     result.awards, result.stopped = give_awards(session, compiled.ruleset, applied, decision, received_at)
-    session.execute(update(Event).where(Event.id == event["id"]).values(result=result.as_dict()))
+    session.execute(update(Event).where(Event.id == event["id"]).values(result=result.as_dict(),
+                                                                       snapshot=asdict(applied.snapshot)))
     return result
 
 

@@ -34,6 +34,9 @@ class Event(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """What the first delivery answered, returned as is to every resend."""
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """What the rules read of the event (its contract, amount, outage hours, planned), kept so that
+    `loyalty.services.simulate` can decide it again under a draft ruleset."""
 
 
 class Award(Base):
