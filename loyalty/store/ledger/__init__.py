@@ -17,6 +17,6 @@ from loyalty.store.ledger.verify import Problem, verify
 
 __all__ = [
     "Balance", "HistoryEntry", "HistoryPage", "Posted", "Problem", "Released", "Summary", "Why",
-    "balance", "expiring_soon", "history", "summary", "verify", "adjust", "clawback", "customers_with_due_lots", "earn", "expire",
-    "refund", "reverse", "spend", "vest", "void_pending",
+    "adjust", "balance", "clawback", "customers_with_due_lots", "earn", "expire", "expiring_soon",
+    "history", "refund", "reverse", "spend", "summary", "verify", "vest", "void_pending",
 ]
