@@ -183,7 +183,9 @@ def _original_moves(session: Session, transaction_id: int):
     return entries, allocations
 
 
-def _settle_restored(session, plan: Plan, given_back_by: int, today: date, why: Why) -> tuple[Posted, ...]:
+def _settle_restored(
+    session, plan: Plan, given_back_by: int, today: date, why: Why,
+) -> tuple[Posted, ...]:
     """Points put back into an expired or revoked lot leave again at once, in their own transaction.
 
     The follow-ups are named after the giving-back transaction, not the original's reference: that
