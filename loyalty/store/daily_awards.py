@@ -170,20 +170,20 @@ def _set_tiers(session: Session, given: list[Given], stamp: str, actor: str) -> 
         for g in changed])
 
 
-_TEMPLATE_DETAILS: dict[int, tuple[Decided, dict]] = {}
+_TEMPLATE_DETAILS: dict[int, tuple[Decided, str]] = {}
 
 
 def _details(night: NightAward) -> str:
-    """The details `give_awards` records for an award, as JSON text."""
+    """The details `give_awards` records for an award, as JSON text (the template's, then the contract)."""
     award = night.award
     cached = _TEMPLATE_DETAILS.get(id(award))
     if cached is None or cached[0] is not award:
-        cached = (award, {k: v.isoformat() if isinstance(v, date) else v for k, v in vars(award).items()
-                          if v not in (None, 0, False) and k != "contract_id"})
-        _TEMPLATE_DETAILS[id(award)] = cached
         if len(_TEMPLATE_DETAILS) > 1024:
             _TEMPLATE_DETAILS.clear()
-    details = dict(cached[1])
-    if night.contract_id:
-        details["contract_id"] = night.contract_id
-    return json.dumps(details)
+        details = {k: v.isoformat() if isinstance(v, date) else v for k, v in vars(award).items()
+                   if v not in (None, 0, False) and k != "contract_id"}
+        cached = _TEMPLATE_DETAILS[id(award)] = (award, json.dumps(details))
+    if not night.contract_id:
+        return cached[1]
+    contract = f'"contract_id": {json.dumps(night.contract_id)}}}'  # the last field of an award
+    return cached[1][:-1] + (", " if len(cached[1]) > 2 else "") + contract
