@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from loyalty.engine.decide import CompiledRuleset, compile_ruleset, decide
@@ -27,6 +27,12 @@ from loyalty.store.insert_once import insert_once
 from loyalty.store.tables import Event
 
 MAX_BATCH = 1000
+STORE_RESULT = (
+    update(Event.__table__).where(Event.__table__.c.id == bindparam("event_id"))
+    .values(result=bindparam("result"), snapshot=bindparam("snapshot"))
+)
+"""The answer kept for resends and what the rules read, for replays; built once (building a
+statement costs more than running it)."""
 
 
 def ingest(store: Store, ruleset: Ruleset | CompiledRuleset, event: Any, received_at: datetime) -> IngestResult:
@@ -75,8 +81,8 @@ def _ingest_once(session: Session, compiled: CompiledRuleset, event: dict[str, A
         )
     decision = decide(compiled, applied.facts, applied.snapshot, applied.today, applied.customer.main_contract_id)
     result.awards, result.stopped = give_awards(session, compiled.ruleset, applied, decision, received_at)
-    session.execute(update(Event).where(Event.id == event["id"]).values(result=result.as_dict(),
-                                                                       snapshot=asdict(applied.snapshot)))
+    session.connection().execute(STORE_RESULT, {"event_id": event["id"], "result": result.as_dict(),
+                                                "snapshot": asdict(applied.snapshot)})
     return result
 
 

@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('snapshot', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
     sa.UniqueConstraint('customer_id', 'subject', name=op.f('uq_events_customer_id_subject'))
     )
