@@ -2,11 +2,13 @@
 
 Prints one JSON line. Targets: balance reads >= 60% of the bare endpoint's requests per second at
 32 concurrent connections; >= 1,000 single events/s; >= 10,000 events/s in batches of 1,000.
-Everything runs on this machine: a temporary SQLite file with demo customers, gunicorn on a free
-127.0.0.1 port (the same settings for every server), and a Python load generator (processes of
-threads, one keep-alive http.client connection each). Each measurement lasts `--seconds`. Usage:
+Everything runs on this machine: a temporary SQLite file with demo customers (or a temporary
+schema with `--postgres-url`), gunicorn on a free 127.0.0.1 port (the same settings for every
+server), and a Python load generator (processes of threads, one keep-alive http.client connection
+each); wrk is not needed. Each measurement lasts `--seconds`. Usage:
 
     python bench/api.py [--customers 10000] [--seconds 10] [--workers 2] [--threads 8]
+                        [--postgres-url postgresql+psycopg://...] [--redis-url redis://...]
 """
 from __future__ import annotations
 
@@ -22,8 +24,10 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,9 +160,9 @@ def measure(kind: str, job: dict, connections: int, seconds: float) -> dict:
 
 # --- the run --------------------------------------------------------------------------------------
 
-def prepare(directory: Path, customers: int, today: str, seeded: int) -> tuple[str, str, list[str]]:
-    """A SQLite file with demo customers, `seeded` of them with points from a paid invoice, and a
-    billing key: (database URL, token, customer ids)."""
+def prepare(url: str, customers: int, today: str, seeded: int) -> tuple[str, list[str]]:
+    """Demo customers, `seeded` of them with points from a paid invoice, and a billing key:
+    (token, customer ids)."""
     sys.path.insert(0, str(ROOT))  # imported here, so the load generator's processes start light
     from loyalty.engine.loader import load_ruleset
     from loyalty.services.demo import demo_customer_id, generate_demo
@@ -167,7 +171,6 @@ def prepare(directory: Path, customers: int, today: str, seeded: int) -> tuple[s
     from loyalty.store import Store
     from loyalty.store.schema import create_schema
 
-    url = f"sqlite:///{directory / 'bench.db'}"
     store = Store(url)
     create_schema(store.engine)
     generate_demo(store, customers, SEED, datetime.fromisoformat(today).date())
@@ -178,7 +181,27 @@ def prepare(directory: Path, customers: int, today: str, seeded: int) -> tuple[s
         ingest_many(store, rules, events[start:start + MAX_BATCH], now)
     token = create_key(store, "billing", None, now).token
     store.dispose()
-    return url, token, ids
+    return token, ids
+
+
+@contextmanager
+def database(directory: Path, postgres_url: str | None) -> Iterator[str]:
+    """A temporary SQLite file, or a temporary schema on PostgreSQL dropped afterwards: its URL."""
+    if not postgres_url:
+        yield f"sqlite:///{directory / 'bench.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    schema = f"loyalty_bench_{os.getpid()}"
+    admin = create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        joiner = "&" if "?" in postgres_url else "?"
+        yield f"{postgres_url}{joiner}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def main() -> None:
@@ -193,13 +216,16 @@ def main() -> None:
     parser.add_argument("--batch-connections", type=int, default=1,
                         help="SQLite has one writer: a second batch only waits for the first")
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--postgres-url", default=os.environ.get("LOYALTY_BENCH_POSTGRES_URL"),
+                        help="measure on PostgreSQL (a temporary schema) instead of a SQLite file")
     parser.add_argument("--redis-url", default=os.environ.get("LOYALTY_REDIS_URL"),
                         help="rate-limit counts in Redis, as docs/api.md advises for several workers")
     args = parser.parse_args()
     today = datetime.now(timezone.utc).date().isoformat()
-    with tempfile.TemporaryDirectory(prefix="loyalty-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="loyalty-bench-") as scratch, \
+            database(Path(scratch), args.postgres_url) as url:
         directory = Path(scratch)
-        url, token, customers = prepare(directory, args.customers, today, args.seeded)
+        token, customers = prepare(url, args.customers, today, args.seeded)
         job = {"token": token, "customers": customers, "today": today, "batch": args.batch, "run": os.getpid()}
         env = {"LOYALTY_DATABASE_URL": url, "LOYALTY_RULES_DIR": str(ROOT / "rules"),
                "LOYALTY_RATE_LIMIT": "100000000 per minute", "LOYALTY_RATE_LIMIT_PREFIX": f"bench-{os.getpid()}"}
@@ -236,7 +262,7 @@ def report(figures: dict, args: argparse.Namespace) -> dict:
         "bulk_events_per_s": figures["bulk_events"]["events_per_s"],
         "batch_p99_ms": figures["bulk_events"]["p99_ms"],
         "targets": {"balance_vs_bare": 0.6, "single_events_per_s": 1000, "bulk_events_per_s": 10000},
-        "settings": {"database": "sqlite", "customers": args.customers, "seeded": args.seeded,
+        "settings": {"database": "postgresql" if args.postgres_url else "sqlite", "customers": args.customers, "seeded": args.seeded,
                      "seconds": args.seconds, "rate_limit_storage": "redis" if args.redis_url else "memory",
                      "server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads",
                      "connections": {"reads": args.connections, "events": args.event_connections,
