@@ -2,7 +2,8 @@
 uninterrupted night leaves: the same awards, entries, lots, balances and audit (ids aside).
 
 The interrupted night runs in a subprocess with small chunks and is killed as soon as its log
-shows the first committed chunk of tier awards; the reference night runs whole, in one go.
+shows the first committed chunk of tier awards; the reference night runs whole, in one go. Two
+runs of the same night at once take turns chunk by chunk (the phase row is locked).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Iterator
@@ -101,3 +103,15 @@ def test_a_night_killed_partway_and_run_again_leaves_the_ledger_of_an_uninterrup
 
     assert ledger_snapshot(interrupted) == ledger_snapshot(whole)
     assert ledger_problems(interrupted) == []
+
+
+def test_two_runs_of_the_same_night_at_once_share_the_work_and_give_everything_once(store):
+    generate_demo(store, 400, 12, NIGHT)
+    ruleset = load_ruleset(ROOT / "rules")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [pool.submit(run_daily, store, ruleset, NIGHT, lambda *_: None, chunk_size=20) for _ in range(2)]
+        summaries = [run.result(timeout=120) for run in runs]
+    given = ledger_snapshot(store)["awards"]
+    assert sum(s.awards for s in summaries) == len(given) > 300
+    assert len({(a[0], a[1], a[2]) for a in given}) == len(given)
+    assert ledger_problems(store) == []
