@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from loyalty.engine.decide import (
     BEATEN_IN_GROUP,
     OUTSIDE_WINDOW,
+    CompiledRuleset,
     compile_ruleset,
     decide,
     describe_window,
@@ -107,7 +108,7 @@ class RuleExplanation:
 
 
 def explain(
-    ruleset: Ruleset,
+    ruleset: Ruleset | CompiledRuleset,
     facts: Mapping[str, Scalar | None],
     today: date,
     event_type: str | None = None,
