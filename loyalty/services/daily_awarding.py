@@ -1,9 +1,10 @@
 """The night's time events (`anniversary`, `daily`) decided for a chunk of customers at once.
 
-The database evaluates every rule of the event over the chunk in one scan (`select_rule_matches`);
-Python then applies `decide`'s precedence to each customer's vector of matched rules: a group is
-won by its highest-ranked candidate (`outranks`), ungrouped rules stack, and a rule outside its
-validity window on the night is not a candidate. Awards are built by the engine's `build_award`,
+The database evaluates every rule of the event over the chunk in one scan (`select_rule_masks`),
+which also returns a mask of the awards each customer already has (`given_masks`). Python then
+applies `decide`'s precedence to each customer's mask of matched rules, once per distinct mask: a
+group is won by its highest-ranked candidate (priority, then file order), ungrouped rules stack,
+and a rule outside its validity window on the night is not a candidate. Awards are built by the engine's `build_award`,
 so amounts, expiry and once-keys are exactly what an event would give. Budgets and caps are
 checked as ingest checks them (`loyalty.services.limits`), award by award in customer-id order.
 """
@@ -15,12 +16,12 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, true
 from sqlalchemy.orm import Session
 
+from loyalty.engine.awards import once_key
 from loyalty.engine.decide import Award as Decided
 from loyalty.engine.decide import CompiledRuleset, build_award, compile_ruleset
 from loyalty.engine.facts import EventSnapshot
-from loyalty.engine.model import Rule
+from loyalty.engine.model import Limit, Rule
 from loyalty.services.ingest_result import Stopped
-from loyalty.engine.model import Limit
 from loyalty.services.limits import lock_budgets, period, points_issued
 from loyalty.store.daily_awards import (
     Given, NightAward, already_given, give_night_awards, given_masks, points_issued_to, record_stopped,
@@ -75,8 +76,8 @@ class NightRules:
         columns = fact_columns(self.day)
         extra = [Customer.main_contract_id, Customer.tier] + [columns[f].label(f"fact_{i}")
                                                              for i, f in enumerate(self.formula_facts)]
-        keys = [None if self.per_customer_key[i] or t is None else (t.rule_id, t.once_key)
-                for i, t in enumerate(self.templates)]
+        keys = [None if self.per_customer_key[i] else (r.id, once_key(r.once_per, self.day, self.event.id, None))
+                for i, r in enumerate(self.rules)]
         given = given_masks(Customer.id, keys, MASK_BITS)
         return (select_rule_masks(self.rules, self.day, where).add_columns(*given, *extra)
                 .order_by(Customer.id).limit(limit))

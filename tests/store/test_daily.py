@@ -145,3 +145,24 @@ def test_the_next_night_gives_no_tier_again_and_only_that_nights_anniversaries(s
     assert following.anniversaries == tomorrow
     assert following.tier_changes == 0
     assert ledger_problems(store) == []
+
+
+def test_thanks_given_once_per_customer_is_not_given_again_on_a_later_anniversary(store):
+    once = load_ruleset_from_texts({"once.yaml": """\
+programme: first-thanks
+name: "Lời cảm ơn đầu tiên"
+rules:
+  - id: thanks-by-contract-size
+    on: anniversary
+    when:
+      total_monthly_value: {gte: 1}
+    then:
+      points: {per: 100000, of: total_monthly_value, max: 900}
+    once_per: customer
+"""})
+    generate_demo(store, 200, 9, NIGHT)
+    first = run_daily(store, once, NIGHT, lambda *_: None)
+    a_year_later = run_daily(store, once, date(2027, 11, 25), lambda *_: None)
+    assert first.awards > 0 and first.points > 0
+    assert a_year_later.anniversaries >= first.anniversaries and a_year_later.awards == 0
+    assert ledger_problems(store) == []
