@@ -52,7 +52,7 @@ def template(rule: str) -> str:
 
 def concrete(rule: str) -> str:
     """A URL for the route: the caller's own customer id, redemption 1."""
-    return PARAMETER.sub(lambda m: "1" if m["converter"] == "int" else OWN_CUSTOMER, rule)
+    return PARAMETER.sub(lambda m: "1" if m["converter"] in ("int", "id") else OWN_CUSTOMER, rule)
 
 
 def app_routes(app) -> list[tuple[str, str]]:
