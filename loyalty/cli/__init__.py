@@ -44,6 +44,9 @@ def _register_commands() -> None:
     from loyalty.cli.rules import rules
 
     main.add_command(rules)
+    from loyalty.cli.simulate import simulate_command
+
+    rules.add_command(simulate_command)
     from loyalty.cli.ledger import ledger
 
     main.add_command(ledger)
