@@ -122,6 +122,9 @@ class SimulationSchema(ma.Schema):
                        "daily rules over every customer tonight"})
     time_events_points_draft = ma.fields.Integer(required=True)
     time_events_points_in_force = ma.fields.Integer(required=True)
+    time_events_gainers = ma.fields.Integer(required=True, metadata={
+        "description": "customers given more points under the draft, per event type"})
+    time_events_losers = ma.fields.Integer(required=True)
     replay = ma.fields.Nested(ReplaySchema, required=True)
 
 

@@ -46,7 +46,8 @@ def render_simulation(simulation: Simulation) -> str:
         lines.append(f"  {e.rule_id:<32} {e.on:<12} {_thanked(e.draft_customers, e.draft_points):>20} "
                      f"{_thanked(e.in_force_customers, e.in_force_points):>20}")
     change = s.time_events_points_draft - s.time_events_points_in_force
-    lines += [f"  points: {s.time_events_points_draft:,} under the draft, {s.time_events_points_in_force:,} "
+    lines += [f"  {s.time_events_gainers:,} customers gain, {s.time_events_losers:,} lose",
+              f"  points: {s.time_events_points_draft:,} under the draft, {s.time_events_points_in_force:,} "
               f"in force ({change:+,})", ""]
     bound = f"; only the newest {r.max_events:,} were replayed" if r.truncated else ""
     lines += [f"Replay of {r.events:,} events from {r.since.isoformat()} to {s.today.isoformat()} "

@@ -93,6 +93,9 @@ class Simulation:
     time_events: tuple[RuleEffect, ...]
     time_events_points_draft: int
     time_events_points_in_force: int
+    time_events_gainers: int
+    """Customers thanked with more points under the draft (counted once per event type)."""
+    time_events_losers: int
     replay: ReplaySummary
 
 
@@ -122,17 +125,17 @@ def simulate(store: Store, in_force: Ruleset, draft: Ruleset, today: date, *, da
              max_events: int = MAX_REPLAYED_EVENTS, top: int = TOP) -> Simulation:
     """The draft's effect on the current customers and on a replay of recent events; writes nothing."""
     with store.reading() as session:
-        now_counts = time_event_effects(session, in_force, today)
-        draft_counts = time_event_effects(session, draft, today)
+        thanked = time_event_effects(session, in_force, draft, today)
         replayed = replay_events(session, compile_ruleset(draft), today, days, max_events)
     on = {rule.id: rule.on for ruleset in (in_force, draft) for rule in ruleset.rules}
     effects = tuple(
-        RuleEffect(rule_id, on[rule_id], *_pair(draft_counts.get(rule_id)), *_pair(now_counts.get(rule_id)))
-        for rule_id in sorted(draft_counts.keys() | now_counts.keys(), key=lambda r: (on[r], r)))
+        RuleEffect(rule_id, on[rule_id], *_pair(thanked.draft.get(rule_id)), *_pair(thanked.in_force.get(rule_id)))
+        for rule_id in sorted(thanked.draft.keys() | thanked.in_force.keys(), key=lambda r: (on[r], r)))
     return Simulation(
         today=today, draft_version=draft.version, in_force_version=in_force.version, time_events=effects,
         time_events_points_draft=sum(e.draft_points for e in effects),
         time_events_points_in_force=sum(e.in_force_points for e in effects),
+        time_events_gainers=thanked.gainers, time_events_losers=thanked.losers,
         replay=_summary(replayed, days, max_events, top),
     )
 

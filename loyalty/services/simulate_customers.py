@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Sequence
 
@@ -39,20 +39,74 @@ class RuleCount:
     points: int = 0
 
 
-def time_event_effects(session: Session, ruleset: Ruleset, today: date) -> dict[str, RuleCount]:
-    """Per rule id `on` anniversary or daily: the customers it would thank and the points it would cost."""
-    counts: dict[str, RuleCount] = {rule.id: RuleCount() for rule in ruleset.rules if rule.on in TIME_EVENTS}
-    anniversaries = [rule for rule in ruleset.rules_for("anniversary")]
-    if anniversaries:
-        columns, when, window = _coming_anniversary(today)
-        matches = [and_(batch_matches(rule, columns), _within(rule.valid, window)) for rule in anniversaries]
-        _count(session, ruleset.version, anniversaries, matches, columns, when, "anniversary", today, counts)
-    nightly = [rule for rule in ruleset.rules_for("daily") if is_valid_on(rule.valid, today)]
-    if nightly:
-        columns, thresholds = fact_columns(today), fact_thresholds(today)
-        matches = [batch_matches(rule, columns, thresholds) for rule in nightly]
-        _count(session, ruleset.version, nightly, matches, columns, true(), "daily", today, counts)
-    return counts
+@dataclass
+class TimeEventEffects:
+    """Per rule id, under the draft and in force; and the customers whose points would change."""
+
+    draft: dict[str, RuleCount] = field(default_factory=dict)
+    in_force: dict[str, RuleCount] = field(default_factory=dict)
+    gainers: int = 0
+    losers: int = 0
+
+
+def time_event_effects(session: Session, in_force: Ruleset, draft: Ruleset, today: date) -> TimeEventEffects:
+    """Both rulesets' anniversary and daily rules in one scan per event type, customers grouped by what they match.
+
+    Gainers and losers are counted per event type: a customer who gains on their anniversary and
+    loses tonight counts once in each.
+    """
+    effects = TimeEventEffects(*({rule.id: RuleCount() for rule in ruleset.rules if rule.on in TIME_EVENTS}
+                                 for ruleset in (draft, in_force)))
+    for event_type in TIME_EVENTS:
+        sides = [(ruleset, [rule for rule in ruleset.rules_for(event_type)
+                            if event_type == "anniversary" or is_valid_on(rule.valid, today)],
+                  counts) for ruleset, counts in ((draft, effects.draft), (in_force, effects.in_force))]
+        if any(rules for _, rules, _ in sides):
+            _scan(session, event_type, today, sides, effects)
+    return effects
+
+
+def _scan(session: Session, event_type: str, today: date, sides, effects: TimeEventEffects) -> None:
+    if event_type == "anniversary":
+        columns, where, day_key = _coming_anniversary(today)
+        thresholds = None
+    else:
+        columns, where, day_key, thresholds = fact_columns(today), true(), None, fact_thresholds(today)
+    rules = [rule for _, side_rules, _ in sides for rule in side_rules]
+    matches = [and_(batch_matches(rule, columns, thresholds), _within(rule.valid, day_key))
+               if day_key is not None else batch_matches(rule, columns, thresholds) for rule in rules]
+    masks = _masks(matches)
+    formula_facts = sorted({f.of for r in rules for f in (r.then.points, r.then.status_points) if f and f.of})
+    extra = [columns[fact] for fact in formula_facts] + [Customer.main_contract_id.is_not(None)]
+    # grouped through a subquery: PostgreSQL would not see a bound parameter in SELECT and GROUP BY as one
+    inner = select(*(key.label(f"k{i}") for i, key in enumerate([*masks, *extra]))).where(where).subquery()
+    event = EventSnapshot(type=event_type, id=f"simulation:{event_type}")
+    for row in session.execute(select(*inner.c, func.count()).group_by(*inner.c)):
+        bits, rest = row[:len(masks)], row[len(masks):]
+        facts, contract = dict(zip(formula_facts, rest)), "main" if rest[len(formula_facts)] else None
+        customers, first, points = rest[-1], 0, []
+        for ruleset, side_rules, counts in sides:
+            matched = [rule for i, rule in enumerate(side_rules, start=first)
+                       if bits[i // MASK_BITS] >> (i % MASK_BITS) & 1]
+            first += len(side_rules)
+            won = _winners(ruleset.version, matched, facts, event, today, contract)
+            for rule, award in won:
+                counts[rule.id].customers += customers
+                counts[rule.id].points += award.points * customers
+            points.append(sum(award.points for _, award in won))
+        effects.gainers += customers if points[0] > points[1] else 0
+        effects.losers += customers if points[0] < points[1] else 0
+
+
+def _winners(version: str, matched: list[Rule], facts: dict, event: EventSnapshot, today: date,
+             contract: str | None) -> list[tuple[Rule, Award]]:
+    """`decide`'s candidates and group precedence for rules whose conditions hold."""
+    candidates = []
+    for rule in matched:
+        award = build_award(rule, version, facts, event, today, contract)
+        if isinstance(award, Award):
+            candidates.append((rule, award))
+    return apply_precedence(candidates)[0]
 
 
 def _coming_anniversary(today: date) -> tuple[dict[str, ColumnElement[Any]], ColumnElement[bool], ColumnElement[int]]:
@@ -78,33 +132,6 @@ def _within(valid: Validity, day_key: ColumnElement[int]) -> ColumnElement[bool]
 
 def _key(day: date) -> int:
     return day.year * 10_000 + day.month * 100 + day.day
-
-
-def _count(session: Session, version: str, rules: Sequence[Rule], matches: Sequence[ColumnElement[bool]],
-           columns: dict[str, ColumnElement[Any]], where: ColumnElement[bool], event_type: str, today: date,
-           counts: dict[str, RuleCount]) -> None:
-    """Group the customers by matched rules (and the facts formulas read), decide each group once."""
-    masks = _masks(matches)
-    formula_facts = sorted({f.of for r in rules for f in (r.then.points, r.then.status_points) if f and f.of})
-    extra = [columns[fact] for fact in formula_facts] + [Customer.main_contract_id.is_not(None)]
-    # grouped through a subquery: PostgreSQL would not see a bound parameter in SELECT and GROUP BY as one
-    inner = select(*(key.label(f"k{i}") for i, key in enumerate([*masks, *extra]))).where(where).subquery()
-    statement = select(*inner.c, func.count()).group_by(*inner.c)
-    event = EventSnapshot(type=event_type, id=f"simulation:{event_type}")
-    for row in session.execute(statement):
-        mask_values, rest = row[:len(masks)], row[len(masks):]
-        facts = dict(zip(formula_facts, rest))
-        contract = "main" if rest[len(formula_facts)] else None
-        customers = rest[-1]
-        candidates = []
-        for i, rule in enumerate(rules):
-            if mask_values[i // MASK_BITS] >> (i % MASK_BITS) & 1:
-                award = build_award(rule, version, facts, event, today, contract)
-                if isinstance(award, Award):
-                    candidates.append((rule, award))
-        for rule, award in apply_precedence(candidates)[0]:
-            counts[rule.id].customers += customers
-            counts[rule.id].points += award.points * customers
 
 
 def _masks(matches: Sequence[ColumnElement[bool]]) -> list[ColumnElement[int]]:

@@ -54,7 +54,7 @@ def test_a_more_generous_third_anniversary_shows_its_cost_against_the_rules_in_f
     assert result.exit_code == 0, result.output
     assert "on 2026-11-25" in result.output
     assert "third-anniversary" in result.output and "3 for 1,800 pts" in result.output and "3 for 900 pts" in result.output
-    assert "(+900)" in result.output
+    assert "3 customers gain, 0 lose" in result.output and "(+900)" in result.output
     assert "Replay of 1 events from 2026-08-27 to 2026-11-25 (last 90 days, at most 10,000)" in result.output
     assert "0 customers gain, 0 lose" in result.output
 

@@ -83,7 +83,10 @@ def test_anniversaries_of_the_coming_year_are_counted_per_rule_under_the_draft_a
                     ("S3", "sme", "2023-11-25"), ("H1", "home", "2024-06-01"), ("H2", "home", "2026-06-01"),
                     ("N1", "home", "2026-12-01"))
     # S2 (since 29 February 2024) has its third anniversary on 28 February 2027; N1's first is too far off
-    effects = {e.rule_id: e for e in simulate(store, in_force, draft, TODAY).time_events}
+    simulation = simulate(store, in_force, draft, TODAY)
+    assert (simulation.time_events_gainers, simulation.time_events_losers) == (3, 0)
+    assert (simulation.time_events_points_draft, simulation.time_events_points_in_force) == (2200, 1300)
+    effects = {e.rule_id: e for e in simulation.time_events}
     assert (effects["third-anniversary"].in_force_customers, effects["third-anniversary"].in_force_points) == (4, 1200)
     assert (effects["third-anniversary-sme"].draft_customers, effects["third-anniversary-sme"].draft_points) == (3, 1800)
     assert (effects["third-anniversary"].draft_customers, effects["third-anniversary"].draft_points) == (1, 300)
