@@ -43,6 +43,8 @@ class ApprovalSchema(ma.Schema):
     amount = ma.fields.Integer(required=True, metadata={"description": "the bill credit, VND"})
     rule_id = ma.fields.String(required=True)
     event_id = ma.fields.String(required=True, metadata={"description": "the service incident event"})
+    incident_id = ma.fields.String(required=True, allow_none=True,
+                                   metadata={"description": "billing's id of the incident"})
     requested_at = LocalDateTime(required=True)
     decided_at = LocalDateTime(required=True, allow_none=True)
     decided_by = ma.fields.String(required=True, allow_none=True)

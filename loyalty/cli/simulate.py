@@ -41,10 +41,10 @@ def render_simulation(simulation: Simulation) -> str:
     lines = [f"Draft {s.draft_version[:SHORT_VERSION]} against the rules in force "
              f"{s.in_force_version[:SHORT_VERSION]}, on {s.today.isoformat()}", "",
              "Every customer: anniversaries in the coming year, daily rules tonight",
-             f"  {'rule':<32} {'on':<12} {'draft':>20} {'in force':>20}"]
+             f"  {'rule':<32} {'on':<12} {'draft':>28} {'in force':>28}"]
     for e in s.time_events:
-        lines.append(f"  {e.rule_id:<32} {e.on:<12} {_thanked(e.draft_customers, e.draft_points):>20} "
-                     f"{_thanked(e.in_force_customers, e.in_force_points):>20}")
+        lines.append(f"  {e.rule_id:<32} {e.on:<12} {_thanked(e.draft_customers, e.draft_points):>28} "
+                     f"{_thanked(e.in_force_customers, e.in_force_points):>28}")
     change = s.time_events_points_draft - s.time_events_points_in_force
     lines += [f"  {s.time_events_gainers:,} customers gain, {s.time_events_losers:,} lose",
               f"  points: {s.time_events_points_draft:,} under the draft, {s.time_events_points_in_force:,} "

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.errors import Conflict, FieldErrors, NotFound
 from loyalty.store.audit import record
-from loyalty.store.tables import Approval, Award, Customer, RewardGrant
+from loyalty.store.tables import Approval, Award, Customer, Event, RewardGrant
 
 
 @dataclass(frozen=True)
@@ -31,19 +31,22 @@ class ApprovalView:
     decided_at: datetime | None = None
     decided_by: str | None = None
     note: str | None = None
+    incident_id: str | None = None
+    """Billing's id of the service incident the credit is for."""
 
 
 def list_approvals(session: Session, status: str = "pending", after_id: int | None = None,
                    limit: int = 100) -> list[ApprovalView]:
     """Approvals in one status, oldest first; pass the last id as `after_id` for the next page."""
     query = (
-        select(Approval, Award, Customer.name)
+        select(Approval, Award, Customer.name, Event.subject)
         .join(Award, Award.id == Approval.award_id).join(Customer, Customer.id == Approval.customer_id)
+        .outerjoin(Event, Event.id == Award.event_id)
         .where(Approval.status == status).order_by(Approval.id).limit(limit)
     )
     if after_id is not None:
         query = query.where(Approval.id > after_id)
-    return [_view(approval, award, name) for approval, award, name in session.execute(query)]
+    return [_view(approval, award, name, subject) for approval, award, name, subject in session.execute(query)]
 
 
 def approve(session: Session, approval_id: int, *, actor: str, at: datetime, note: str | None = None) -> ApprovalView:
@@ -53,7 +56,7 @@ def approve(session: Session, approval_id: int, *, actor: str, at: datetime, not
         award.status = "granted"
         session.add(RewardGrant(customer_id=approval.customer_id, award_id=award.id, kind="bill_credit",
                                 amount=approval.amount, status="pending", granted_at=at))
-    return _view(approval, award, session.get(Customer, approval.customer_id).name)
+    return _view(approval, award, session.get(Customer, approval.customer_id).name, _subject(session, award))
 
 
 def reject(session: Session, approval_id: int, *, actor: str, at: datetime, note: str) -> ApprovalView:
@@ -62,7 +65,7 @@ def reject(session: Session, approval_id: int, *, actor: str, at: datetime, note
         raise FieldErrors({"note": ["say why the credit is refused"]}, "A rejection needs a reason.")
     approval, award = _decide(session, approval_id, "rejected", actor, at, note)
     award.status = "rejected"
-    return _view(approval, award, session.get(Customer, approval.customer_id).name)
+    return _view(approval, award, session.get(Customer, approval.customer_id).name, _subject(session, award))
 
 
 def _decide(session: Session, approval_id: int, decision: str, actor: str, at: datetime,
@@ -83,10 +86,14 @@ def _decide(session: Session, approval_id: int, decision: str, actor: str, at: d
     return approval, award
 
 
-def _view(approval: Approval, award: Award, customer_name: str) -> ApprovalView:
+def _subject(session: Session, award: Award) -> str | None:
+    return session.scalar(select(Event.subject).where(Event.id == award.event_id))
+
+
+def _view(approval: Approval, award: Award, customer_name: str, subject: str | None) -> ApprovalView:
     return ApprovalView(
         id=approval.id, status=approval.status, customer_id=approval.customer_id, customer_name=customer_name,
         amount=approval.amount, rule_id=award.rule_id, event_id=award.event_id,
         requested_at=approval.requested_at, decided_at=approval.decided_at, decided_by=approval.decided_by,
-        note=approval.note,
+        note=approval.note, incident_id=subject.split(":", 1)[1] if subject else None,
     )

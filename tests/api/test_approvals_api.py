@@ -38,8 +38,9 @@ def waiting_list(client, headers, query=""):
 def test_marketing_pages_through_the_credits_waiting_oldest_first(client, key_for, waiting):
     headers = bearer(key_for("marketing"))
     first = waiting_list(client, headers, "?limit=2")
-    assert [(a["customer_name"], a["amount"], a["rule_id"], a["event_id"]) for a in first["items"]] == [
-        ("Công ty Số 1", 150_000, "goodwill", "o-0"), ("Công ty Số 2", 200_000, "goodwill", "o-1")]
+    assert [(a["customer_name"], a["amount"], a["rule_id"], a["event_id"], a["incident_id"])
+            for a in first["items"]] == [("Công ty Số 1", 150_000, "goodwill", "o-0", "SC-0"),
+                                         ("Công ty Số 2", 200_000, "goodwill", "o-1", "SC-1")]
     assert first["items"][0]["requested_at"] == "2026-11-25T10:00:05+07:00"
     rest = waiting_list(client, headers, f"?limit=2&cursor={first['next_cursor']}")
     assert ([a["event_id"] for a in rest["items"]], rest["next_cursor"]) == (["o-2"], None)
@@ -52,7 +53,8 @@ def test_an_approved_credit_goes_to_billing_once_however_often_it_is_approved(cl
         response = client.post(f"/api/v1/approvals/{approval['id']}/approve", json={"note": "khách quan trọng"},
                                headers=headers)
         assert response.status_code == 200
-    assert (response.get_json()["status"], response.get_json()["note"]) == ("approved", "khách quan trọng")
+    assert (response.get_json()["status"], response.get_json()["note"], response.get_json()["incident_id"]) == (
+        "approved", "khách quan trọng", "SC-0")
     with waiting.reading() as session:
         credits = session.scalars(select(RewardGrant.amount).filter_by(customer_id="C001")).all()
         audit = session.scalars(select(AuditRecord.actor).filter_by(action="approval.approved")).all()
