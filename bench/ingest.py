@@ -1,0 +1,173 @@
+"""Benchmark event ingestion at service level: `ingest` one event at a time, and `ingest_many` in batches.
+
+Prints one JSON line. Targets (issues 4 and 5): `ingest` p99 <= 2 ms per event on SQLite; the HTTP
+targets (>= 1,000 single events/s, >= 10,000 events/s in batches of 1,000) are measured by
+bench/api.py, and this benchmark shows what the service leaves of them. The shipped `rules/`, demo
+customers (default 10,000) in a file SQLite database and, when LOYALTY_BENCH_POSTGRES_URL or
+LOYALTY_TEST_POSTGRES_URL is set, in a temporary PostgreSQL schema dropped afterwards. Every event
+is an `invoice.paid` of a random demo customer (about half are businesses, which earn points);
+SQL statements per event are counted at the cursor (an executemany counts once). Usage:
+
+    python bench/ingest.py [--customers 10000] [--events 2000] [--batch 1000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import date, datetime, time as clock, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import event as sa_event, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from loyalty.engine.decide import compile_ruleset  # noqa: E402
+from loyalty.engine.loader import load_ruleset  # noqa: E402
+from loyalty.services.demo import demo_customer_id, generate_demo  # noqa: E402
+from loyalty.services.ingest import MAX_BATCH, ingest, ingest_many  # noqa: E402
+from loyalty.store import Store  # noqa: E402
+from loyalty.store.ledger import verify  # noqa: E402
+from loyalty.store.schema import create_schema  # noqa: E402
+
+TODAY = date(2026, 11, 25)
+SEED = 1
+
+
+def invoices(customers: int, count: int, label: str, seed: int = 3) -> list[tuple[dict, datetime]]:
+    """`count` paid invoices of random demo customers, each with the moment it is received."""
+    rng = random.Random(seed)
+    made = []
+    for n in range(count):
+        moment = datetime.combine(TODAY, clock(3), timezone.utc) + timedelta(milliseconds=n)
+        made.append(({"id": f"{label}-{n}", "type": "invoice.paid", "occurred_at": moment.isoformat(),
+                      "customer_id": demo_customer_id(SEED, rng.randrange(1, customers + 1)),
+                      "data": {"invoice_id": f"{label}-INV-{n}", "amount": rng.randrange(1, 500) * 10_000}},
+                     moment + timedelta(seconds=2)))
+    return made
+
+
+class StatementCounter:
+    """Counts statements sent to the database (an executemany once), to see what an event costs."""
+
+    def __init__(self, store: Store):
+        self.count = 0
+        sa_event.listen(store.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args) -> None:
+        self.count += 1
+
+
+def single_figures(store: Store, ruleset, customers: int, events: int, label: str = "single") -> dict:
+    """Events through `ingest`, one transaction each: events per second, latency, CPU and statements."""
+    counter = StatementCounter(store)
+    latencies, given = [], 0
+    batch = invoices(customers, events, label)
+    statements, started, cpu = counter.count, time.perf_counter(), time.process_time()
+    for event, received_at in batch:
+        before = time.perf_counter()
+        given += len(ingest(store, ruleset, event, received_at).awards)
+        latencies.append(time.perf_counter() - before)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    latencies.sort()
+    return {"events": events, "awards": given, "events_per_second": round(events / seconds),
+            "client_cpu_ms_per_event": round(cpu / events * 1000, 3),
+            "statements_per_event": round((counter.count - statements) / events, 1),
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+            "p99_ms": round(latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000, 2)}
+
+
+def bulk_figures(store: Store, ruleset, customers: int, events: int, batch_size: int = MAX_BATCH) -> dict:
+    """Events through `ingest_many` in batches: events per second and seconds per batch."""
+    counter = StatementCounter(store)
+    batch = invoices(customers, events, "bulk", seed=4)
+    received_at = batch[-1][1]
+    events_only = [event for event, _ in batch]
+    per_batch, given = [], 0
+    statements, started, cpu = counter.count, time.perf_counter(), time.process_time()
+    for first in range(0, events, batch_size):
+        before = time.perf_counter()
+        results = ingest_many(store, ruleset, events_only[first:first + batch_size], received_at)
+        per_batch.append(time.perf_counter() - before)
+        refused = [r for r in results if isinstance(r, Exception)]
+        if refused:
+            raise SystemExit(f"the bulk benchmark's events were refused: {refused[0]}")
+        given += sum(len(r.awards) for r in results)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"events": events, "batch": batch_size, "awards": given, "events_per_second": round(events / seconds),
+            "client_cpu_ms_per_event": round(cpu / events * 1000, 3),
+            "statements_per_event": round((counter.count - statements) / events, 1),
+            "seconds_per_batch": sorted(round(s, 3) for s in per_batch)}
+
+
+def replay_figures(store: Store, ruleset, customers: int, events: int) -> dict:
+    """The same events again through `ingest_many`: every one answers its stored result."""
+    events_only = [event for event, _ in invoices(customers, events, "bulk", seed=4)]
+    started = time.perf_counter()
+    for first in range(0, events, MAX_BATCH):
+        ingest_many(store, ruleset, events_only[first:first + MAX_BATCH], datetime.now(timezone.utc))
+    return {"events_per_second": round(events / (time.perf_counter() - started))}
+
+
+def measure(store: Store, customers: int, events: int, batch_size: int) -> dict:
+    """Demo customers, then single events, a bulk load, its replay; the books must balance afterwards."""
+    create_schema(store.engine)
+    generate_demo(store, customers, SEED, TODAY)
+    ruleset = compile_ruleset(load_ruleset(ROOT / "rules"))
+    figures = {"single": single_figures(store, ruleset, customers, events),
+               "bulk": bulk_figures(store, ruleset, customers, events, batch_size),
+               "bulk_replayed": replay_figures(store, ruleset, customers, events)}
+    with store.reading() as session:
+        problems = verify(session)
+    if problems:
+        raise SystemExit(f"the ledger does not verify after the benchmark: {problems[:3]}")
+    return figures
+
+
+@contextmanager
+def postgresql_store(url: str) -> Iterator[Store]:
+    """A store on a new PostgreSQL schema, dropped afterwards."""
+    schema = f"bench_ingest_{uuid.uuid4().hex[:8]}"
+    admin = Store(url)
+    with admin.engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    store = Store(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield store
+    finally:
+        store.dispose()
+        with admin.engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=2_000)
+    parser.add_argument("--batch", type=int, default=MAX_BATCH)
+    args = parser.parse_args()
+    result = {"customers": args.customers, "targets": {"single_p99_ms": 2, "http_single_events_per_s": 1000,
+                                                       "http_bulk_events_per_s": 10000}}
+    with tempfile.TemporaryDirectory() as directory:
+        store = Store(f"sqlite:///{Path(directory) / 'bench.db'}")
+        result["sqlite"] = measure(store, args.customers, args.events, args.batch)
+        store.dispose()
+    postgres = os.environ.get("LOYALTY_BENCH_POSTGRES_URL") or os.environ.get("LOYALTY_TEST_POSTGRES_URL")
+    if postgres:
+        with postgresql_store(postgres) as store:
+            result["postgresql"] = measure(store, args.customers, args.events, args.batch)
+    result["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
