@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,11 @@ from loyalty.services.event_payloads import load_customer_data
 from loyalty.store.tables import Contract, Customer
 
 NEEDED_TO_CREATE = ("name", "segment", "customer_since")
+LOCK_BATCH = 500
+LOCK_CUSTOMERS = (
+    select(Customer.id).where(Customer.id.in_(bindparam("ids", expanding=True))).order_by(Customer.id)
+    .with_for_update()
+)
 
 
 def upsert_customer(session: Session, customer_id: str, data: Mapping[str, Any], *, prefix: str = "") -> Customer:
@@ -58,6 +63,13 @@ def find_customer(session: Session, customer_id: str, *, lock: bool = False) -> 
     if customer is None:
         raise UnknownCustomer(customer_id)
     return customer
+
+
+def lock_customers(session: Session, customer_ids: list[str]) -> None:
+    """Lock these customers' rows in id order (those that exist), as `find_customer(lock=True)` locks one:
+    a transaction about many customers takes them all first, so it cannot deadlock with one about one."""
+    for first in range(0, len(customer_ids), LOCK_BATCH):
+        session.execute(LOCK_CUSTOMERS, {"ids": customer_ids[first:first + LOCK_BATCH]}).all()
 
 
 def find_contract(session: Session, customer_id: str, contract_id: str) -> Contract:

@@ -17,6 +17,7 @@ from ingest_support import (
 from sqlalchemy import func, select
 
 from loyalty.errors import DuplicateEvent, EventConflict, EventOutOfOrder, FieldErrors
+from loyalty.services import ingest as ingest_module
 from loyalty.services.ingest import MAX_BATCH, ingest, ingest_many
 from loyalty.store.tables import Contract, Customer, Event
 
@@ -158,6 +159,44 @@ def test_a_batch_keeps_going_past_a_bad_event_and_each_gets_its_own_answer(an_ph
     assert kinds == ["IngestResult", "FieldErrors", "EventOutOfOrder", "IngestResult", "IngestResult"]
     assert results[3].replayed
     assert points_of(an_phat, "C001") == (300, 0, 0)
+
+
+def test_a_refused_event_in_a_batch_takes_back_what_it_wrote_before_its_refusal(an_phat, monkeypatch):
+    monkeypatch.setattr(ingest_module, "CHUNK", 2)  # events share transactions, across a chunk boundary
+    newcomer = {"name": "Công ty Mới", "segment": "sme", "customer_since": "2026-11-25"}
+    results = ingest_many(an_phat, INVOICE_POINTS, [
+        invoice_paid("evt-3", 1_000_000),
+        contract_signed("evt-4", "K1", 1_000_000, customer_id="C-NEW", customer=newcomer),  # K1 is An Phát's
+        invoice_paid("evt-5", 1_000_000, customer_id="C-NEW"),
+        invoice_paid("evt-6", 2_000_000),
+    ], RECEIVED)
+    assert [type(r).__name__ for r in results] == ["IngestResult", "Conflict", "EventOutOfOrder", "IngestResult"]
+    with an_phat.reading() as session:
+        assert session.get(Customer, "C-NEW") is None  # created by evt-4, rolled back with it
+    assert events_recorded(an_phat) == 4
+    assert points_of(an_phat, "C001") == (300, 0, 0)
+    assert ledger_problems(an_phat) == []
+
+
+def test_a_crash_in_a_batch_loses_only_its_uncommitted_chunk_and_a_resend_completes_it(an_phat, monkeypatch):
+    monkeypatch.setattr(ingest_module, "CHUNK", 2)
+    batch = [invoice_paid(f"evt-{n}", 1_000_000) for n in range(3, 8)]
+    real_apply = ingest_module.apply_event
+
+    def crash_at_evt_6(session, loaded):
+        if loaded["id"] == "evt-6":
+            raise RuntimeError("the worker died")
+        return real_apply(session, loaded)
+
+    monkeypatch.setattr(ingest_module, "apply_event", crash_at_evt_6)
+    with pytest.raises(RuntimeError):
+        ingest_many(an_phat, INVOICE_POINTS, batch, RECEIVED)
+    assert events_recorded(an_phat) == 2 + 2  # evt-3 and evt-4 committed; evt-5 went with evt-6's chunk
+    monkeypatch.setattr(ingest_module, "apply_event", real_apply)
+    results = ingest_many(an_phat, INVOICE_POINTS, batch, RECEIVED)
+    assert [r.replayed for r in results] == [True, True, False, False, False]
+    assert points_of(an_phat, "C001") == (500, 0, 0)
+    assert ledger_problems(an_phat) == []
 
 
 def test_a_batch_of_more_than_a_thousand_events_is_refused_whole(an_phat):
