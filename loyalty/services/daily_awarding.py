@@ -25,6 +25,7 @@ from loyalty.services.ingest_result import Stopped
 from loyalty.services.limits import lock_budgets, period, points_issued
 from loyalty.store.daily_awards import (
     Given, NightAward, already_given, give_night_awards, given_masks, points_issued_to, record_stopped,
+    without_jit,
 )
 from loyalty.store.fact_columns import MASK_BITS, fact_columns, select_rule_masks
 from loyalty.store.tables import Customer
@@ -137,6 +138,7 @@ def _slots(rules: list[Rule]) -> list[tuple[int, ...]]:
 def award_chunk(session: Session, rules: NightRules, scope: ColumnElement[bool] | None, after: str | None,
                 limit: int, at: datetime) -> ChunkResult:
     """Decide and give the night's awards to the next chunk of customers, in the caller's transaction."""
+    without_jit(session)
     rows = session.connection().execute(rules.select(scope, after, limit)).all()
     if not rows:
         return ChunkResult()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from loyalty.engine.decide import Award as Decided
@@ -51,6 +51,13 @@ def claim_night_event(session: Session, event_id: str, event_type: str, body_has
     """The engine's own event for the night (`anniversary`, `daily`), which its awards name."""
     insert_once(session, Event, dict(id=event_id, type=event_type, body_hash=body_hash, customer_id="*",
                                      occurred_at=at, received_at=at, result=None), ["id"])
+
+
+def without_jit(session: Session) -> None:
+    """PostgreSQL would JIT-compile every chunk's scan (the masks make it look costly): 0.4 s spent
+    compiling a query that runs in 0.05 s. Off for this transaction only."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
 
 
 def already_given(session: Session, first: str, last: str, rule_ids: Iterable[str],
