@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from http import HTTPStatus
 
 import marshmallow as ma
-from flask import Flask, Response, current_app, json, request
+from flask import Flask, Response, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -120,19 +119,10 @@ def _http_headers(error: HTTPException) -> dict[str, str]:
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     headers.update((getattr(error, "data", None) or {}).get("headers") or {})
     if error.code == 429:
-        headers["Retry-After"] = str(_retry_after_seconds())
+        headers.setdefault("Retry-After", "1")  # api.limits sets the seconds left in the window
     if error.code == 401:
         headers.setdefault("WWW-Authenticate", bearer_challenge())
     return headers
-
-
-def _retry_after_seconds() -> int:
-    limiters = current_app.extensions.get("limiter") or ()
-    for limiter in limiters:
-        current = limiter.current_limit
-        if current is not None:
-            return max(1, int(current.reset_at - time.time()))
-    return 1
 
 
 def handle_database_down(error: OperationalError) -> Response:
