@@ -119,6 +119,7 @@ def _created(kind: str, payload: bytes) -> int:
 def run_process(kind: str, job: dict, connections: int, process_index: int, deadline: float, queue) -> None:
     """A load-generating process: `connections` threads, results sent back in one message."""
     results: list = []
+    cpu = time.process_time()
     threads = [threading.Thread(target=run_connection,
                                 args=(kind, job, f"{kind}-{job['run']}-{process_index}-{t}", deadline, results))
                for t in range(connections)]
@@ -126,11 +127,28 @@ def run_process(kind: str, job: dict, connections: int, process_index: int, dead
         thread.start()
     for thread in threads:
         thread.join()
-    queue.put(results)
+    queue.put((results, time.process_time() - cpu))
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children now alive: gunicorn's master and workers."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def measure(kind: str, job: dict, connections: int, seconds: float) -> dict:
-    """Requests per second, p99 latency and (for events) events per second over `seconds`."""
+    """Requests per second, p99 latency, (for events) events per second over `seconds`, and the CPU
+    milliseconds per answered request spent by the server and by the load generator."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     processes_used = min(CLIENT_PROCESSES, connections)
@@ -138,9 +156,13 @@ def measure(kind: str, job: dict, connections: int, seconds: float) -> dict:
     share = [connections // processes_used + (i < connections % processes_used) for i in range(processes_used)]
     processes = [context.Process(target=run_process, args=(kind, job, share[i], i, deadline, queue))
                  for i in range(processes_used)]
+    server_cpu = cpu_seconds(job["server_pid"])
     for process in processes:
         process.start()
-    results = [line for _ in processes for line in queue.get()]
+    sent = [queue.get() for _ in processes]
+    server_cpu = cpu_seconds(job["server_pid"]) - server_cpu
+    results = [line for lines, _ in sent for line in lines]
+    client_cpu = sum(cpu for _, cpu in sent)
     for process in processes:
         process.join()
     # from the first request sent to the last answer read: the clients' start-up is not the server's time
@@ -155,6 +177,9 @@ def measure(kind: str, job: dict, connections: int, seconds: float) -> dict:
         "created": sum(r[3] for r in ok),
         "errors": len(results) - len(ok),
         "statuses": sorted({r[1] for r in results}),
+        "server_cpu_ms": round(server_cpu * 1000 / max(len(ok), 1), 3),
+        "client_cpu_ms": round(client_cpu * 1000 / max(len(ok), 1), 3),
+        "load_average": round(os.getloadavg()[0], 2),
     }
 
 
@@ -220,6 +245,7 @@ def main() -> None:
                         help="measure on PostgreSQL (a temporary schema) instead of a SQLite file")
     parser.add_argument("--redis-url", default=os.environ.get("LOYALTY_REDIS_URL"),
                         help="rate-limit counts in Redis, as docs/api.md advises for several workers")
+    parser.add_argument("--reads-only", action="store_true", help="measure the bare endpoint and balance reads only")
     args = parser.parse_args()
     today = datetime.now(timezone.utc).date().isoformat()
     with tempfile.TemporaryDirectory(prefix="loyalty-bench-") as scratch, \
@@ -238,12 +264,13 @@ def main() -> None:
             bare.wait_until_answering("/ping")
             server.wait_until_answering("/api/v1/health")
             # back to back, so both see the same machine; the idle server costs the other nothing
-            figures["bare"] = measure("bare", job | {"port": bare.port}, args.connections, args.seconds)
-            figures["balance"] = measure("balance", job | {"port": server.port}, args.connections, args.seconds)
-            figures["single_events"] = measure("event", job | {"port": server.port}, args.event_connections,
-                                               args.seconds)
-            figures["bulk_events"] = measure("batch", job | {"port": server.port}, args.batch_connections,
-                                             args.seconds)
+            bare_job, api_job = job | {"port": bare.port, "server_pid": bare.process.pid}, \
+                job | {"port": server.port, "server_pid": server.process.pid}
+            figures["bare"] = measure("bare", bare_job, args.connections, args.seconds)
+            figures["balance"] = measure("balance", api_job, args.connections, args.seconds)
+            if not args.reads_only:
+                figures["single_events"] = measure("event", api_job, args.event_connections, args.seconds)
+                figures["bulk_events"] = measure("batch", api_job, args.batch_connections, args.seconds)
         finally:
             bare.stop()
             server.stop()
@@ -257,10 +284,13 @@ def report(figures: dict, args: argparse.Namespace) -> dict:
         "balance_reads_per_s": balance["requests_per_s"], "balance_p99_ms": balance["p99_ms"],
         "bare_flask_per_s": bare["requests_per_s"], "bare_p99_ms": bare["p99_ms"],
         "balance_vs_bare": round(balance["requests_per_s"] / bare["requests_per_s"], 3),
-        "single_events_per_s": figures["single_events"]["events_per_s"],
-        "single_event_p99_ms": figures["single_events"]["p99_ms"],
-        "bulk_events_per_s": figures["bulk_events"]["events_per_s"],
-        "batch_p99_ms": figures["bulk_events"]["p99_ms"],
+        # CPU per request, server and load generator together: the ratio a machine of our own would show
+        "balance_vs_bare_by_cpu": round((bare["server_cpu_ms"] + bare["client_cpu_ms"])
+                                        / (balance["server_cpu_ms"] + balance["client_cpu_ms"]), 3),
+        "single_events_per_s": figures.get("single_events", {}).get("events_per_s"),
+        "single_event_p99_ms": figures.get("single_events", {}).get("p99_ms"),
+        "bulk_events_per_s": figures.get("bulk_events", {}).get("events_per_s"),
+        "batch_p99_ms": figures.get("bulk_events", {}).get("p99_ms"),
         "targets": {"balance_vs_bare": 0.6, "single_events_per_s": 1000, "bulk_events_per_s": 10000},
         "settings": {"database": "postgresql" if args.postgres_url else "sqlite", "customers": args.customers, "seeded": args.seeded,
                      "seconds": args.seconds, "rate_limit_storage": "redis" if args.redis_url else "memory",

@@ -21,7 +21,8 @@ from loyalty.engine.model import EVENT_TYPES, Ruleset, Scalar
 from loyalty.errors import FieldErrors
 from loyalty.services.customers import contract_snapshots, customer_snapshot, find_customer
 from loyalty.store import Store
-from loyalty.store.ledger import HistoryEntry, balance, history
+from loyalty.store.ledger import HistoryEntry, history
+from loyalty.store.ledger.queries import held_points, summarise
 from loyalty.store.tables import Award, Customer, LedgerAccount, LedgerEntry
 from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
 
@@ -110,17 +111,18 @@ class CustomerExplanation:
 def customer_balance(store: Store, customer_id: str, now: datetime) -> BalanceView:
     """The customer's points, tier and what expires within 30 days, on their local day at `now`."""
     with store.reading() as session:
-        customer = find_customer(session, customer_id)
-        zone = _zone_of(customer)
-        today = now.astimezone(zone).date()
-        seen = balance(session, customer_id, today, within_days=EXPIRING_WITHIN_DAYS)
-        return BalanceView(
-            customer_id=customer_id, as_of=now.astimezone(zone), today=today, time_zone=zone.key,
-            reward_points=seen.reward_points, pending_points=seen.pending_points,
-            status_points=seen.status_points, tier=customer.tier,
-            vesting=[VestingPoints(points, day) for day, points in seen.vesting],
-            expiring_soon=[ExpiringPoints(points, day) for day, points in seen.expiring_soon],
-        )
+        held = held_points(session, customer_id)
+    zone = ZoneInfo(held.time_zone or DEFAULT_TIME_ZONE)
+    as_of = now.astimezone(zone)
+    today = as_of.date()
+    seen = summarise(customer_id, held.lots, held.status_points, today, within_days=EXPIRING_WITHIN_DAYS)
+    return BalanceView(
+        customer_id=customer_id, as_of=as_of, today=today, time_zone=zone.key,
+        reward_points=seen.reward_points, pending_points=seen.pending_points,
+        status_points=seen.status_points, tier=held.tier,
+        vesting=[VestingPoints(points, day) for day, points in seen.vesting],
+        expiring_soon=[ExpiringPoints(points, day) for day, points in seen.expiring_soon],
+    )
 
 
 def customer_ledger(store: Store, customer_id: str, after: Sequence[Any] | None, limit: int) -> list[LedgerLine]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from loyalty.errors import UnknownCustomer
-from loyalty.ledger import AVAILABLE, PENDING, expiring_soon as soonest, spendable
+from loyalty.ledger import (
+    AVAILABLE, PENDING, STATUS_POINTS, LotState, customer_account, expiring_soon as soonest, spendable,
+)
 from loyalty.store.ledger.posting import load_lots
 from loyalty.store.tables import (
     Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot,
@@ -59,6 +61,12 @@ def balance(session: Session, customer_id: str, today: date, within_days: int = 
     if customer is None:
         raise UnknownCustomer(customer_id)
     lots = load_lots(session, customer_id, kinds=[AVAILABLE, PENDING])
+    return summarise(customer_id, lots, _status_points(session, customer_id), today, within_days)
+
+
+def summarise(customer_id: str, lots: list[LotState], status_points: int, today: date,
+              within_days: int = 30) -> Balance:
+    """The balance from the customer's held available and pending lots, on the local day `today`."""
     pending = [lot for lot in lots if lot.account == PENDING and not lot.is_due_to_expire(today)]
     vesting: dict[date, int] = {}
     for lot in pending:
@@ -67,10 +75,58 @@ def balance(session: Session, customer_id: str, today: date, within_days: int = 
         customer_id=customer_id,
         reward_points=sum(lot.remaining for lot in spendable(lots, today)),
         pending_points=sum(lot.remaining for lot in pending),
-        status_points=_status_points(session, customer_id),
+        status_points=status_points,
         expiring_soon=soonest(lots, today, within_days),
         vesting=sorted(vesting.items()),
     )
+
+
+@dataclass(frozen=True)
+class HeldPoints:
+    """A customer as the balance shows them: their zone and tier, status points, held lots."""
+
+    time_zone: str | None
+    tier: str | None
+    status_points: int
+    lots: list[LotState]
+    """Available and pending lots with points left, in id order."""
+
+
+def _held_points_statement():
+    customers, lots, accounts = Customer.__table__, Lot.__table__, LedgerAccount.__table__
+    status = accounts.alias("status_account")
+    status_points = select(status.c.balance).where(status.c.code == bindparam("status_code")).scalar_subquery()
+    # customer -> its available and pending accounts -> their held lots: each step an index lookup
+    held = (
+        customers
+        .outerjoin(accounts, and_(accounts.c.customer_id == customers.c.id,
+                                  or_(accounts.c.kind == AVAILABLE, accounts.c.kind == PENDING)))
+        .outerjoin(lots, and_(lots.c.account_id == accounts.c.id, lots.c.remaining > 0))
+    )
+    return (
+        select(customers.c.time_zone, customers.c.tier, status_points, lots.c.id, accounts.c.kind,
+               lots.c.amount, lots.c.remaining, lots.c.earned_at, lots.c.expires_on, lots.c.vests_on)
+        .select_from(held)
+        .where(customers.c.id == bindparam("customer_id"))
+        .order_by(lots.c.id)
+    )
+
+
+_HELD_POINTS = _held_points_statement()
+"""Built once: building a statement costs more than running this one."""
+
+
+def held_points(session: Session, customer_id: str) -> HeldPoints:
+    """The customer's zone, tier, status points and held lots in one Core statement."""
+    rows = session.connection().execute(_HELD_POINTS, {
+        "customer_id": customer_id, "status_code": customer_account(customer_id, STATUS_POINTS).code,
+    }).all()
+    if not rows:
+        raise UnknownCustomer(customer_id)
+    time_zone, tier, status_points = rows[0][:3]
+    lots = [LotState(id=row[3], account=row[4], amount=row[5], remaining=row[6], earned_at=row[7],
+                     expires_on=row[8], vests_on=row[9]) for row in rows if row[3] is not None]
+    return HeldPoints(time_zone, tier, status_points or 0, lots)
 
 
 def expiring_soon(
