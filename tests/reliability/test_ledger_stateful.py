@@ -6,7 +6,9 @@ import os
 from datetime import date, datetime, time, timedelta, timezone
 
 from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test,
+)
 from ledger_model import AVAILABLE, PENDING, STATUS, Books, ModelLot, Posting
 from sqlalchemy import select
 
