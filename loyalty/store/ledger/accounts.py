@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -17,17 +17,40 @@ from loyalty.errors import UnknownCustomer
 from loyalty.ledger import CUSTOMER_ACCOUNTS, AccountRef, customer_account
 from loyalty.store.tables import Customer, LedgerAccount
 
+ACCOUNTS = LedgerAccount.__table__
+LOCK_CUSTOMER = (
+    select(Customer).where(Customer.id == bindparam("customer_id"))
+    .with_for_update(key_share=True).execution_options(populate_existing=True)
+)
+LOCK_CUSTOMER_ROW = (
+    select(Customer.__table__.c.id).where(Customer.__table__.c.id == bindparam("customer_id"))
+    .with_for_update(key_share=True)
+)
+SELECT_LOCKED = (
+    select(ACCOUNTS.c.id, ACCOUNTS.c.code, ACCOUNTS.c.kind, ACCOUNTS.c.currency, ACCOUNTS.c.customer_id,
+           ACCOUNTS.c.balance)
+    .where(ACCOUNTS.c.code.in_(bindparam("codes", expanding=True))).order_by(ACCOUNTS.c.id)
+    .with_for_update(key_share=True)
+)
+INSERT_MISSING = {
+    dialect: insert(ACCOUNTS).on_conflict_do_nothing(index_elements=["code"])
+    for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+"""Statements built once: building one cost more than running it, and every posting runs these."""
+
 
 def lock_customer(session: Session, customer_id: str) -> Customer:
     """The customer row, locked: the per-customer mutex every ledger change takes first."""
-    query = (
-        select(Customer).where(Customer.id == customer_id)
-        .with_for_update(key_share=True).execution_options(populate_existing=True)
-    )
-    customer = session.scalars(query).one_or_none()
+    customer = session.scalars(LOCK_CUSTOMER, {"customer_id": customer_id}).one_or_none()
     if customer is None:
         raise UnknownCustomer(customer_id)
     return customer
+
+
+def lock_customer_row(session: Session, customer_id: str) -> None:
+    """`lock_customer` for a caller that needs the lock, not the row: no ORM object is loaded."""
+    if session.execute(LOCK_CUSTOMER_ROW, {"customer_id": customer_id}).first() is None:
+        raise UnknownCustomer(customer_id)
 
 
 def customer_accounts(customer_id: str) -> list[AccountRef]:
@@ -35,8 +58,9 @@ def customer_accounts(customer_id: str) -> list[AccountRef]:
     return [customer_account(customer_id, kind) for kind in CUSTOMER_ACCOUNTS]
 
 
-def lock_accounts(session: Session, refs: Iterable[AccountRef]) -> dict[AccountRef, LedgerAccount]:
-    """The accounts named, created if missing (race-safely) and locked in id order."""
+def lock_accounts(session: Session, refs: Iterable[AccountRef]) -> dict[AccountRef, Row]:
+    """The accounts named (id, code, kind, currency, customer_id, balance as locked), created if missing
+    (race-safely) and locked in id order."""
     wanted = {ref.code: ref for ref in refs}
     rows = _select_locked(session, wanted)
     missing = [wanted[code] for code in wanted if code not in rows]
@@ -46,20 +70,15 @@ def lock_accounts(session: Session, refs: Iterable[AccountRef]) -> dict[AccountR
     return {ref: rows[code] for code, ref in wanted.items()}
 
 
-def _select_locked(session: Session, wanted: dict[str, AccountRef]) -> dict[str, LedgerAccount]:
-    query = (
-        select(LedgerAccount).where(LedgerAccount.code.in_(wanted)).order_by(LedgerAccount.id)
-        .with_for_update(key_share=True).execution_options(populate_existing=True)
-    )
-    return {row.code: row for row in session.scalars(query)}
+def _select_locked(session: Session, wanted: dict[str, AccountRef]) -> dict[str, Row]:
+    return {row.code: row for row in session.execute(SELECT_LOCKED, {"codes": list(wanted)})}
 
 
 def _insert_missing(session: Session, refs: list[AccountRef]) -> None:
     """INSERT ... ON CONFLICT DO NOTHING: a concurrent creator of the same account is not an error."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = [
         dict(code=ref.code, kind=ref.kind, currency=ref.currency,
              customer_id=ref.customer_id, balance=0)
         for ref in refs
     ]
-    session.execute(insert(LedgerAccount).values(values).on_conflict_do_nothing(index_elements=["code"]))
+    session.execute(INSERT_MISSING[session.get_bind().dialect.name], values)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from loyalty.errors import DuplicatePosting, FieldErrors
@@ -15,9 +15,15 @@ from loyalty.ledger import (
     ADJUST, ADJUSTMENT, AVAILABLE, CLAWBACK, ISSUANCE, REDEMPTION, REWARD, SPEND, STATUS,
     STATUS_POINTS, AccountRef, Plan, local_date, plan_debit, plan_earn, system_account,
 )
-from loyalty.store.ledger.accounts import customer_accounts, lock_accounts, lock_customer
+from loyalty.store.ledger.accounts import customer_accounts, lock_accounts, lock_customer, lock_customer_row
 from loyalty.store.ledger.posting import Posted, Why, load_lots, write_plan
-from loyalty.store.tables import Customer, LedgerAccount, LedgerTransaction
+from loyalty.store.tables import Customer, LedgerTransaction
+
+_TRANSACTIONS = LedgerTransaction.__table__
+POSTED_BEFORE = select(_TRANSACTIONS.c.id).where(
+    _TRANSACTIONS.c.customer_id == bindparam("customer_id"), _TRANSACTIONS.c.kind == bindparam("kind"),
+    _TRANSACTIONS.c.reference == bindparam("reference"),
+)
 
 
 def earn(
@@ -32,7 +38,8 @@ def earn(
     """
     plan = plan_earn(customer_id, points=points, status_points=status_points, earned_at=occurred_at,
                      expires_on=expires_on, vests_on=vests_on, programme=programme, reference=reference)
-    _, accounts = lock_for_posting(session, customer_id, ISSUANCE)
+    lock_customer_row(session, customer_id)
+    accounts = lock_accounts(session, posting_accounts(customer_id, ISSUANCE))
     refuse_duplicate(session, plan)
     return write_plan(session, plan, accounts, Why(occurred_at, actor, reason, ruleset_version))
 
@@ -94,29 +101,30 @@ def _require_who_and_why(points: int, actor: str, reason: str, currency: str) ->
 
 def lock_for_posting(
     session: Session, customer_id: str, *system_kinds: str
-) -> tuple[Customer, dict[AccountRef, LedgerAccount]]:
+) -> tuple[Customer, dict[AccountRef, Row]]:
     """Lock the customer, then its accounts and the system accounts named, in id order.
 
     Issuance, clawback and adjustment exist in both currencies; the others hold reward points only.
     """
     customer = lock_customer(session, customer_id)
+    return customer, lock_accounts(session, posting_accounts(customer_id, *system_kinds))
+
+
+def posting_accounts(customer_id: str, *system_kinds: str) -> list[AccountRef]:
+    """The customer's three accounts and the system accounts of the kinds named."""
     refs = customer_accounts(customer_id)
     for kind in system_kinds:
         currencies = (REWARD, STATUS) if kind in (ISSUANCE, CLAWBACK, ADJUSTMENT) else (REWARD,)
         refs += [system_account(kind, currency) for currency in currencies]
-    return customer, lock_accounts(session, refs)
+    return refs
 
 
 def refuse_duplicate(session: Session, plan: Plan) -> None:
     """A reference pays once: checked under the customer's lock, backed by a unique index."""
     if plan.reference is None:
         return
-    existing = session.scalar(
-        select(LedgerTransaction.id).where(
-            LedgerTransaction.customer_id == plan.customer_id,
-            LedgerTransaction.kind == plan.kind, LedgerTransaction.reference == plan.reference,
-        )
-    )
+    existing = session.scalar(POSTED_BEFORE, {"customer_id": plan.customer_id, "kind": plan.kind,
+                                              "reference": plan.reference})
     if existing is not None:
         raise DuplicatePosting(plan.kind, plan.reference, existing)
 

@@ -9,17 +9,26 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
 
-from sqlalchemy import case, insert, select, update
+from functools import lru_cache
+
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from loyalty.ledger import (
     AVAILABLE, PENDING, STATUS_POINTS, AccountRef, LotState, Plan,
 )
-from loyalty.store.audit import record
+from loyalty.store.audit import record_now
 from loyalty.store.tables import (
     Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation,
 )
 
+
+_TRANSACTIONS, _LOTS = LedgerTransaction.__table__, Lot.__table__
+INSERT_TRANSACTION = insert(_TRANSACTIONS).returning(_TRANSACTIONS.c.id)
+INSERT_ENTRIES = insert(LedgerEntry.__table__)
+INSERT_LOTS = insert(_LOTS).returning(_LOTS.c.id, sort_by_parameter_order=True)
+INSERT_ALLOCATIONS = insert(LotAllocation.__table__)
+"""Built once, values passed as parameters: building a statement cost more than running it."""
 
 @dataclass(frozen=True)
 class Posted:
@@ -55,14 +64,12 @@ def write_plan(
 ) -> Posted:
     """Insert the plan's transaction and move every running total with it."""
     plan.check()
-    transaction_id = session.scalar(
-        insert(LedgerTransaction.__table__).returning(LedgerTransaction.__table__.c.id).values(
-            kind=plan.kind, customer_id=plan.customer_id, occurred_at=why.occurred_at,
-            effective_on=effective_on, reference=plan.reference, reason=why.reason,
-            actor=why.actor, ruleset_version=why.ruleset_version, reverses_id=reverses_id,
-            shortfall=plan.shortfall,
-        )
-    )
+    transaction_id = session.execute(INSERT_TRANSACTION, dict(
+        kind=plan.kind, customer_id=plan.customer_id, occurred_at=why.occurred_at,
+        effective_on=effective_on, reference=plan.reference, reason=why.reason,
+        actor=why.actor, ruleset_version=why.ruleset_version, reverses_id=reverses_id,
+        shortfall=plan.shortfall,
+    )).scalar_one()
     _write_entries(session, transaction_id, plan, accounts)
     lot_ids = _write_lots(session, transaction_id, plan, accounts)
     revoke_lots(session, plan.revoke_lot_ids, why.occurred_at)
@@ -79,21 +86,23 @@ def _write_entries(session: Session, transaction_id: int, plan: Plan, accounts) 
     """One executemany for the entries, one UPDATE for every balance (the rows are already locked)."""
     moves = {accounts[ref].id: amount for ref, amount in plan.nonzero_entries()}
     session.execute(
-        insert(LedgerEntry.__table__),
+        INSERT_ENTRIES,
         [dict(transaction_id=transaction_id, account_id=i, amount=n) for i, n in sorted(moves.items())],
     )
     _add_to(session, LedgerAccount.__table__, "balance", moves)
 
 
-def _add_to(session: Session, table, column: str, changes: dict[int, int]) -> None:
-    """`column += change` for each row id, in one statement."""
-    changes = {i: n for i, n in changes.items() if n}
-    if changes:
-        target = table.c[column]
-        session.execute(
-            update(table).where(table.c.id.in_(sorted(changes)))
-            .values({column: target + case(changes, value=table.c.id)})
-        )
+def _add_to(session: Session, table: Table, column: str, changes: dict[int, int]) -> None:
+    """`column += change` for each row id, in id order: one prebuilt statement, executed for many rows."""
+    rows = [{"row_id": i, "change": n} for i, n in sorted(changes.items()) if n]
+    if rows:
+        session.execute(_add_statement(table, column), rows)
+
+
+@lru_cache(maxsize=None)
+def _add_statement(table: Table, column: str):
+    target = table.c[column]
+    return update(table).where(table.c.id == bindparam("row_id")).values({column: target + bindparam("change")})
 
 
 def _write_lots(session: Session, transaction_id: int, plan: Plan, accounts) -> list[int]:
@@ -107,10 +116,7 @@ def _write_lots(session: Session, transaction_id: int, plan: Plan, accounts) -> 
                  origin_lot_id=new.origin_lot_id)
             for new in plan.new_lots
         ]
-        table = Lot.__table__
-        created = list(session.scalars(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-        ))
+        created = list(session.scalars(INSERT_LOTS, rows))
     changes: dict[int, int] = defaultdict(int)
     for lot_id, _kind, delta in plan.allocations:
         changes[lot_id] += delta
@@ -118,7 +124,7 @@ def _write_lots(session: Session, transaction_id: int, plan: Plan, accounts) -> 
     moves = list(zip(created, (new.amount for new in plan.new_lots)))
     moves += [(lot_id, delta) for lot_id, _kind, delta in plan.allocations if delta]
     session.execute(
-        insert(LotAllocation.__table__),
+        INSERT_ALLOCATIONS,
         [dict(transaction_id=transaction_id, lot_id=lot_id, amount=delta) for lot_id, delta in moves],
     )
     return created
@@ -142,7 +148,9 @@ def _mirror_status_points(session: Session, plan: Plan) -> None:
             .values(status_points=Customer.status_points + change)
             .execution_options(synchronize_session=False)
         )
-        session.expire(session.get(Customer, plan.customer_id), ["status_points"])
+        loaded = session.identity_map.get(session.identity_key(Customer, plan.customer_id))
+        if loaded is not None:  # a row this session holds must not show the old figure
+            session.expire(loaded, ["status_points"])
 
 
 def _audit(session: Session, posted: Posted, plan: Plan, why: Why) -> None:
@@ -152,7 +160,7 @@ def _audit(session: Session, posted: Posted, plan: Plan, why: Why) -> None:
     }
     if posted.shortfall:
         details["shortfall"] = posted.shortfall
-    record(
+    record_now(
         session, actor=why.actor, action=f"ledger.{plan.kind}", subject_type="ledger_transaction",
         subject_id=posted.transaction_id, occurred_at=why.occurred_at, customer_id=plan.customer_id,
         reason=why.reason, ruleset_version=why.ruleset_version, details=details,
