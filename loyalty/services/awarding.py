@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from loyalty.engine import decide as deciding
@@ -19,12 +19,17 @@ from loyalty.engine.model import Rule, Ruleset
 from loyalty.services.event_state import AppliedEvent
 from loyalty.services.ingest_result import ClawedBack, GivenAward, Stopped
 from loyalty.services.limits import check_limits, lock_budgets
-from loyalty.store.audit import record
+from loyalty.store.audit import record_now
 from loyalty.store.insert_once import insert_once
 from loyalty.store.ledger import clawback, earn, void_pending
 from loyalty.store.tables import Approval, Award, Customer, Membership, RewardGrant
 
 ACTOR = "rules"
+GIVEN_BEFORE = select(Award.id).where(
+    Award.customer_id == bindparam("customer_id"), Award.rule_id == bindparam("rule_id"),
+    Award.once_key == bindparam("once_key"),
+)
+"""Built once: building a statement cost more than running it."""
 PASSED_OVER_CODES = {
     deciding.OUTSIDE_WINDOW: "window",
     deciding.BEATEN_IN_GROUP: "group",
@@ -37,6 +42,8 @@ PASSED_OVER_CODES = {
 def give_awards(session: Session, ruleset: Ruleset, applied: AppliedEvent, decision: Decision,
                 received_at: datetime) -> tuple[list[GivenAward], list[Stopped]]:
     """Give every award that fits its limits and was not already given; say why the others were not."""
+    if not decision.awards and not decision.passed_over:
+        return [], []
     stopped = [_passed_over(p) for p in decision.passed_over]
     rules = {rule.id: rule for rule in ruleset.rules}
     lock_budgets(session, [ruleset.programme(a.programme_id) for a in decision.awards])
@@ -59,9 +66,8 @@ def give_awards(session: Session, ruleset: Ruleset, applied: AppliedEvent, decis
 
 def _already_given(session: Session, award: Decided, rule: Rule, applied: AppliedEvent) -> Stopped | None:
     """Say `once_per` rather than `budget` for an award given before; the unique key still decides."""
-    key = (Award.customer_id == applied.customer.id, Award.rule_id == award.rule_id,
-           Award.once_key == award.once_key)
-    return _once_per_stop(award, rule) if session.scalar(select(Award.id).where(*key)) else None
+    key = {"customer_id": applied.customer.id, "rule_id": award.rule_id, "once_key": award.once_key}
+    return _once_per_stop(award, rule) if session.scalar(GIVEN_BEFORE, key) else None
 
 
 def _once_per_stop(award: Decided, rule: Rule) -> Stopped:
@@ -115,9 +121,9 @@ def _deliver(session: Session, award_id: int, award: Decided, applied: AppliedEv
         session.execute(update(Customer).where(Customer.id == customer.id).values(tier=award.tier)
                         .execution_options(synchronize_session=False))
     status = "pending_approval" if award.needs_approval else "granted"
-    record(session, actor=ACTOR, action=f"award.{status}", subject_type="award", subject_id=award_id,
-           occurred_at=received_at, customer_id=customer.id, reason=why,
-           ruleset_version=award.ruleset_version, details=_award_details(award))
+    record_now(session, actor=ACTOR, action=f"award.{status}", subject_type="award", subject_id=award_id,
+               occurred_at=received_at, customer_id=customer.id, reason=why,
+               ruleset_version=award.ruleset_version, details=_award_details(award))
     return GivenAward(
         award_id=award_id, rule_id=award.rule_id, programme_id=award.programme_id,
         ruleset_version=award.ruleset_version, status=status, contract_id=award.contract_id,

@@ -20,6 +20,15 @@ from loyalty.store.tables import Contract, Customer
 
 NEEDED_TO_CREATE = ("name", "segment", "customer_since")
 LOCK_BATCH = 500
+FIND_LOCKED = select(Customer).where(Customer.id == bindparam("customer_id")).with_for_update()
+_CONTRACTS = Contract.__table__
+CONTRACT_ROWS = (
+    select(_CONTRACTS.c.id, _CONTRACTS.c.monthly_value, _CONTRACTS.c.term_months, _CONTRACTS.c.start,
+           _CONTRACTS.c.renewals, _CONTRACTS.c.status)
+    .where(_CONTRACTS.c.customer_id == bindparam("customer_id")).order_by(_CONTRACTS.c.id)
+)
+"""Statements built once (every event runs them): building one cost more than running it; the
+contracts are read as plain rows, not ORM objects, since the engine wants plain values."""
 LOCK_CUSTOMERS = (
     select(Customer.id).where(Customer.id.in_(bindparam("ids", expanding=True))).order_by(Customer.id)
     .with_for_update()
@@ -59,7 +68,10 @@ def _create_customer(session: Session, customer_id: str, values: Mapping[str, An
 
 def find_customer(session: Session, customer_id: str, *, lock: bool = False) -> Customer:
     """The customer, locked for this transaction when asked; `UnknownCustomer` if billing never sent it."""
-    customer = session.get(Customer, customer_id, with_for_update=lock)
+    if lock:
+        customer = session.scalars(FIND_LOCKED, {"customer_id": customer_id}).one_or_none()
+    else:
+        customer = session.get(Customer, customer_id)
     if customer is None:
         raise UnknownCustomer(customer_id)
     return customer
@@ -140,7 +152,8 @@ def refresh_contract_summary(session: Session, customer: Customer) -> None:
 
 def contract_snapshots(session: Session, customer_id: str) -> list[ContractSnapshot]:
     """The customer's contracts as plain values for the engine."""
-    rows = session.scalars(select(Contract).where(Contract.customer_id == customer_id).order_by(Contract.id))
+    session.flush()  # Core reads no pending ORM change: write them first
+    rows = session.execute(CONTRACT_ROWS, {"customer_id": customer_id})
     return [ContractSnapshot(id=c.id, monthly_value=c.monthly_value, term_months=c.term_months,
                              start=c.start, renewals=c.renewals, status=c.status) for c in rows]
 

@@ -40,8 +40,9 @@ class AppliedEvent:
     facts: dict[str, Scalar | None]
 
 
-def apply_event(session: Session, event: dict[str, Any]) -> AppliedEvent:
-    """Change the customer's state as the event says, then compute the facts the rules will test."""
+def apply_event(session: Session, event: dict[str, Any], *, facts_needed: bool = True) -> AppliedEvent:
+    """Change the customer's state as the event says, then compute the facts the rules will test
+    (none when no rule is `on` this event: reading the contracts would be wasted)."""
     try:
         customer, snapshot = APPLY[event["type"]](session, event)
     except (UnknownCustomer, UnknownContract) as missing:
@@ -50,7 +51,9 @@ def apply_event(session: Session, event: dict[str, Any]) -> AppliedEvent:
             "Nothing was applied; send it again after the earlier event."
         ) from missing
     today = customer_today(customer, event)
-    facts = compute_facts(customer_snapshot(customer), contract_snapshots(session, customer.id), today, snapshot)
+    facts: dict[str, Scalar | None] = {}
+    if facts_needed:
+        facts = compute_facts(customer_snapshot(customer), contract_snapshots(session, customer.id), today, snapshot)
     return AppliedEvent(customer, today, snapshot, facts)
 
 

@@ -104,7 +104,7 @@ def _ingest_once(session: Session, compiled: CompiledRuleset, event: dict[str, A
                  received_at: datetime) -> IngestResult:
     if not _claim(session, event, body_hash, received_at):
         return _replay(session, event, body_hash)
-    applied = apply_event(session, event)
+    applied = apply_event(session, event, facts_needed=bool(compiled.entries_for(event["type"])))
     result = IngestResult(event_id=event["id"])
     if event["type"] == "contract.cancelled":
         result.clawed_back = claw_back_cancelled_contract(

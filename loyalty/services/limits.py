@@ -8,8 +8,9 @@ SQLite serialises writers with BEGIN IMMEDIATE), so two concurrent awards cannot
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from loyalty.engine.decide import Award as Decided
@@ -52,15 +53,23 @@ def check_limits(session: Session, programme: Programme, award: Decided, custome
 def points_issued(session: Session, programme_id: str, limit: Limit, today: date,
                   customer_id: str | None = None) -> int:
     """Points the programme's awards (one customer's, if given) gave in the limit's period around `today`."""
-    query = select(func.coalesce(func.sum(Award.points), 0)).where(
-        Award.programme_id == programme_id, Award.status != "rejected"
-    )
     first, last = period(limit.per, today)
-    if first is not None:
-        query = query.where(Award.awarded_on >= first, Award.awarded_on <= last)
-    if customer_id is not None:
-        query = query.where(Award.customer_id == customer_id)
-    return int(session.scalar(query))
+    query = _issued_statement(first is not None, customer_id is not None)
+    return int(session.scalar(query, {"programme_id": programme_id, "first": first, "last": last,
+                                      "customer_id": customer_id}))
+
+
+@lru_cache(maxsize=None)
+def _issued_statement(in_period: bool, of_customer: bool) -> Select:
+    """Built once per shape: building a statement cost more than running it."""
+    query = select(func.coalesce(func.sum(Award.points), 0)).where(
+        Award.programme_id == bindparam("programme_id"), Award.status != "rejected"
+    )
+    if in_period:
+        query = query.where(Award.awarded_on >= bindparam("first"), Award.awarded_on <= bindparam("last"))
+    if of_customer:
+        query = query.where(Award.customer_id == bindparam("customer_id"))
+    return query
 
 
 def period(per: str, today: date) -> tuple[date | None, date | None]:

@@ -183,10 +183,10 @@ def test_a_crash_in_a_batch_loses_only_its_uncommitted_chunk_and_a_resend_comple
     batch = [invoice_paid(f"evt-{n}", 1_000_000) for n in range(3, 8)]
     real_apply = ingest_module.apply_event
 
-    def crash_at_evt_6(session, loaded):
+    def crash_at_evt_6(session, loaded, **options):
         if loaded["id"] == "evt-6":
             raise RuntimeError("the worker died")
-        return real_apply(session, loaded)
+        return real_apply(session, loaded, **options)
 
     monkeypatch.setattr(ingest_module, "apply_event", crash_at_evt_6)
     with pytest.raises(RuntimeError):
