@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -113,7 +112,7 @@ def _ingest_once(session: Session, compiled: CompiledRuleset, event: dict[str, A
     decision = decide(compiled, applied.facts, applied.snapshot, applied.today, applied.customer.main_contract_id)
     result.awards, result.stopped = give_awards(session, compiled.ruleset, applied, decision, received_at)
     session.connection().execute(STORE_RESULT, {"event_id": event["id"], "result": result.as_dict(),
-                                                "snapshot": asdict(applied.snapshot)})
+                                                "snapshot": dict(vars(applied.snapshot))})
     return result
 
 

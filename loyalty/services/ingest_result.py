@@ -5,7 +5,7 @@ The first delivery's answer is stored with the event (`as_dict`) and returned as
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -62,8 +62,11 @@ class IngestResult:
     clawed_back: list[ClawedBack] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: dates as ISO strings."""
-        return _jsonable(asdict(self))
+        """JSON-ready: dates as ISO strings. Flat parts read with `vars`: `asdict` deep-copies every value."""
+        return {"event_id": self.event_id, "replayed": self.replayed,
+                "awards": [_jsonable(vars(a)) for a in self.awards],
+                "stopped": [dict(vars(s)) for s in self.stopped],
+                "clawed_back": [dict(vars(c)) for c in self.clawed_back]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, replayed: bool) -> "IngestResult":
@@ -77,14 +80,8 @@ class IngestResult:
         )
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
 
 
 DATE_FIELDS = ("expires_on", "vests_on")
