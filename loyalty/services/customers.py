@@ -27,6 +27,13 @@ CONTRACT_ROWS = (
            _CONTRACTS.c.renewals, _CONTRACTS.c.status)
     .where(_CONTRACTS.c.customer_id == bindparam("customer_id")).order_by(_CONTRACTS.c.id)
 )
+CUSTOMER_WITH_CONTRACTS = (
+    select(Customer, _CONTRACTS.c.id, _CONTRACTS.c.monthly_value, _CONTRACTS.c.term_months, _CONTRACTS.c.start,
+           _CONTRACTS.c.renewals, _CONTRACTS.c.status)
+    .outerjoin(_CONTRACTS, _CONTRACTS.c.customer_id == Customer.id)
+    .where(Customer.id == bindparam("customer_id")).order_by(_CONTRACTS.c.id)
+    .with_for_update(of=Customer.__table__)
+)
 """Statements built once (every event runs them): building one cost more than running it; the
 contracts are read as plain rows, not ORM objects, since the engine wants plain values."""
 LOCK_CUSTOMERS = (
@@ -82,6 +89,19 @@ def lock_customers(session: Session, customer_ids: list[str]) -> None:
     a transaction about many customers takes them all first, so it cannot deadlock with one about one."""
     for first in range(0, len(customer_ids), LOCK_BATCH):
         session.execute(LOCK_CUSTOMERS, {"ids": customer_ids[first:first + LOCK_BATCH]}).all()
+
+
+def find_customer_with_contracts(session: Session, customer_id: str) -> tuple[Customer, list[ContractSnapshot]]:
+    """The customer, locked, and its contracts as plain values, in one query (an event about a customer
+    reads both); `UnknownCustomer` if billing never sent it."""
+    session.flush()
+    rows = session.execute(CUSTOMER_WITH_CONTRACTS, {"customer_id": customer_id}).all()
+    if not rows:
+        raise UnknownCustomer(customer_id)
+    contracts = [ContractSnapshot(id=c_id, monthly_value=value, term_months=term, start=start, renewals=renewals,
+                                  status=status)
+                 for _, c_id, value, term, start, renewals, status in rows if c_id is not None]
+    return rows[0][0], contracts
 
 
 def find_contract(session: Session, customer_id: str, contract_id: str) -> Contract:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
-from loyalty.engine.facts import EventSnapshot, compute_facts
+from loyalty.engine.facts import ContractSnapshot, EventSnapshot, compute_facts
 from loyalty.engine.model import Scalar
 from loyalty.errors import EventOutOfOrder, UnknownContract, UnknownCustomer
 from loyalty.ledger import local_date
@@ -20,14 +20,16 @@ from loyalty.services.customers import (
     cancel_contract,
     contract_snapshots,
     customer_snapshot,
-    find_contract,
     find_customer,
+    find_customer_with_contracts,
     renew_contract,
     sign_contract,
     upsert_customer,
 )
 from loyalty.store.tables import Customer
 from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
+
+Contracts = list[ContractSnapshot]
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def apply_event(session: Session, event: dict[str, Any], *, facts_needed: bool =
     """Change the customer's state as the event says, then compute the facts the rules will test
     (none when no rule is `on` this event: reading the contracts would be wasted)."""
     try:
-        customer, snapshot = APPLY[event["type"]](session, event)
+        customer, snapshot, contracts = APPLY[event["type"]](session, event)
     except (UnknownCustomer, UnknownContract) as missing:
         raise EventOutOfOrder(
             f"Event {event['id']!r} ({event['type']}) came before an event it needs: {missing} "
@@ -53,7 +55,9 @@ def apply_event(session: Session, event: dict[str, Any], *, facts_needed: bool =
     today = customer_today(customer, event)
     facts: dict[str, Scalar | None] = {}
     if facts_needed:
-        facts = compute_facts(customer_snapshot(customer), contract_snapshots(session, customer.id), today, snapshot)
+        if contracts is None:  # the event changed them: read them as they now are
+            contracts = contract_snapshots(session, customer.id)
+        facts = compute_facts(customer_snapshot(customer), contracts, today, snapshot)
     return AppliedEvent(customer, today, snapshot, facts)
 
 
@@ -68,7 +72,7 @@ def _snapshot(event: dict[str, Any], contract_id: str | None = None, **values: A
 
 def _customer_upserted(session: Session, event: dict[str, Any]):
     customer = upsert_customer(session, event["customer_id"], event["data"], prefix="data.")
-    return customer, _snapshot(event)
+    return customer, _snapshot(event), None
 
 
 def _contract_signed(session: Session, event: dict[str, Any]):
@@ -76,49 +80,50 @@ def _contract_signed(session: Session, event: dict[str, Any]):
     if "customer" in data:
         upsert_customer(session, event["customer_id"], data["customer"], prefix="data.customer.")
     contract = sign_contract(session, event["customer_id"], data["contract"])
-    return contract.customer, _snapshot(event, contract.id)
+    return contract.customer, _snapshot(event, contract.id), None
 
 
 def _contract_renewed(session: Session, event: dict[str, Any]):
     data = event["data"]
     contract = renew_contract(session, event["customer_id"], data["contract_id"],
                               term_months=data.get("term_months"), monthly_value=data.get("monthly_value"))
-    return contract.customer, _snapshot(event, contract.id)
+    return contract.customer, _snapshot(event, contract.id), None
 
 
 def _contract_cancelled(session: Session, event: dict[str, Any]):
     customer = find_customer(session, event["customer_id"], lock=True)
     contract_id = event["data"]["contract_id"]
     cancel_contract(session, customer.id, contract_id, on=customer_today(customer, event))
-    return customer, _snapshot(event, contract_id)
+    return customer, _snapshot(event, contract_id), None
 
 
-def _about_a_customer(session: Session, event: dict[str, Any]) -> tuple[Customer, str | None]:
-    """The locked customer, and the contract the event names (which must be theirs), if any."""
-    customer = find_customer(session, event["customer_id"], lock=True)
+def _about_a_customer(session: Session, event: dict[str, Any]) -> tuple[Customer, str | None, Contracts]:
+    """The locked customer, the contract the event names (which must be theirs) if any, and its contracts."""
+    customer, contracts = find_customer_with_contracts(session, event["customer_id"])
     contract_id = event["data"].get("contract_id")
-    if contract_id is not None:
-        find_contract(session, customer.id, contract_id)
-    return customer, contract_id
+    if contract_id is not None and all(contract.id != contract_id for contract in contracts):
+        raise UnknownContract(contract_id, customer.id)
+    return customer, contract_id, contracts
 
 
 def _invoice_paid(session: Session, event: dict[str, Any]):
-    customer, contract_id = _about_a_customer(session, event)
-    return customer, _snapshot(event, contract_id, amount=event["data"]["amount"])
+    customer, contract_id, contracts = _about_a_customer(session, event)
+    return customer, _snapshot(event, contract_id, amount=event["data"]["amount"]), contracts
 
 
 def _service_incident(session: Session, event: dict[str, Any]):
-    customer, contract_id = _about_a_customer(session, event)
+    customer, contract_id, contracts = _about_a_customer(session, event)
     data = event["data"]
-    return customer, _snapshot(event, contract_id, outage_hours=data["outage_hours"], planned=data["planned"])
+    return (customer, _snapshot(event, contract_id, outage_hours=data["outage_hours"], planned=data["planned"]),
+            contracts)
 
 
 def _referral_converted(session: Session, event: dict[str, Any]):
-    customer, _ = _about_a_customer(session, event)
-    return customer, _snapshot(event)
+    customer, _, contracts = _about_a_customer(session, event)
+    return customer, _snapshot(event), contracts
 
 
-APPLY: dict[str, Callable[[Session, dict[str, Any]], tuple[Customer, EventSnapshot]]] = {
+APPLY: dict[str, Callable[[Session, dict[str, Any]], tuple[Customer, EventSnapshot, Contracts | None]]] = {
     "customer.upserted": _customer_upserted,
     "contract.signed": _contract_signed,
     "contract.renewed": _contract_renewed,
