@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy import ColumnElement, and_, case, false, not_, or_, true
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.elements import False_, Null, True_
+from sqlalchemy.sql.elements import Case, False_, Null, True_
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 
@@ -52,6 +52,35 @@ def compile_sql(
 def batch_matches(rule: Rule, columns: Columns, thresholds: Thresholds | None = None) -> ColumnElement[bool]:
     """Whether a rule's condition holds, per customer row; a rule without `when` always does."""
     return compile_sql(rule.when, columns, thresholds)
+
+
+def compile_sql_choice(
+    condition: Condition | None, columns: Columns, then: Any, otherwise: Any,
+    thresholds: Thresholds | None = None,
+) -> ColumnElement[Any]:
+    """`then` where `condition` holds, `otherwise` where it does not (never NULL, if neither is).
+
+    The same as `CASE WHEN compile_sql(...) THEN then ELSE otherwise END`, one CASE fewer per row:
+    each place where the compiled condition settles on true or false yields the value itself (the
+    innermost test of an `all`, every branch of an `any`), so a rule's bit in a mask costs no more
+    than its condition.
+    """
+    if condition is None:
+        return then
+    expression, _ = _compile(condition, columns, thresholds or {}, negated=False)
+    return _choose(expression, then, otherwise)
+
+
+def _choose(expression: ColumnElement[Any], then: Any, otherwise: Any) -> ColumnElement[Any]:
+    """`expression` (true, false or NULL) mapped to `then` where true, else `otherwise`."""
+    if isinstance(expression, True_):
+        return then
+    if isinstance(expression, False_):
+        return otherwise
+    if isinstance(expression, Case) and expression.value is None and isinstance(expression.else_, False_):
+        whens = [(test, _choose(result, then, otherwise)) for test, result in expression.whens]
+        return case(*whens, else_=otherwise)
+    return case((expression, then), else_=otherwise)
 
 
 def _compile(condition: Condition, columns: Columns, thresholds: Thresholds, negated: bool) -> _Compiled:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from rulebuilders import all_of, fact, not_, rule
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from loyalty.engine.facts import ContractSnapshot, months_between, summarize_contracts
 from loyalty.engine.predicate import compile_predicate
@@ -17,6 +17,7 @@ from loyalty.store.fact_columns import (
     select_matching_customers,
     select_rule_masks,
     select_rule_matches,
+    stream_rows,
 )
 from loyalty.store.tables import Customer
 
@@ -136,3 +137,30 @@ def test_rule_masks_carry_one_bit_per_rule_even_past_62_rules(store):
     assert [r.id for r in rules_in_masks(rows["gold"], rules)] == [f"r{i}" for i in range(1, 70, 2)]
     assert [r.id for r in rules_in_masks(rows["plain"], rules)] == [f"r{i}" for i in range(0, 70, 2)]
     assert len(rows["gold"]) == 2
+
+
+def test_the_database_keeps_since_key_from_the_start_date_through_updates(store):
+    add_customers(store, customer("leap", date(2024, 2, 29)), customer("new-year", date(2025, 1, 1)))
+    with store.transaction() as session:
+        session.get(Customer, "new-year").customer_since = date(2023, 12, 31)
+        session.execute(update(Customer).where(Customer.id == "leap").values(since_day=28))
+    with store.reading() as session:
+        rows = session.execute(select(Customer.id, Customer.since_month_index, Customer.since_day,
+                                      Customer.since_key)).all()
+    assert {cid: key for cid, _, _, key in rows} == {cid: index * 32 + day for cid, index, day, _ in rows}
+    assert {cid: key for cid, _, _, key in rows} == {"leap": (2024 * 12 + 1) * 32 + 28,
+                                                     "new-year": (2023 * 12 + 11) * 32 + 31}
+
+
+def test_streamed_rows_are_the_rows_the_statement_selects(store):
+    add_customers(store, *(customer(f"c{i:02d}", since, tier=("gold", None)[i % 2], region="Hà Nội")
+                           for i, since in enumerate(STARTS)))
+    rules = [rule("gold", when=fact("tier", "eq", "gold")),
+             rule("north-two-years", when=all_of(fact("region", "in", ["Hà Nội", "Huế"]),
+                                                 fact("tenure_months", "gte", 24))),
+             rule("not-gold", when=not_(fact("tier", "in", ["gold"])))]
+    statement = select_rule_masks(rules, date(2026, 3, 15)).order_by(Customer.id)
+    with store.reading() as session:
+        expected = [tuple(row) for row in session.execute(statement)]
+        assert list(stream_rows(session.connection(), statement, batch=5)) == expected
+        assert len(expected) == len(STARTS) and any(row[1] for row in expected)

@@ -27,6 +27,7 @@ from loyalty.store.fact_columns import (
     rules_in_masks,
     select_rule_masks,
     select_rule_matches,
+    stream_rows,
 )
 from loyalty.store.tables import Contract, Customer
 
@@ -195,6 +196,8 @@ def test_sql_selects_exactly_the_customers_the_python_predicate_matches(store, s
         rules = [as_rule(c) for c in generated]
         one_scan = session.execute(select_rule_matches(rules, today)).all()
         masks = {row[0]: row[1:] for row in session.execute(select_rule_masks(rules, today))}
+        streamed = {row[0]: row[1:] for row in stream_rows(session.connection(), select_rule_masks(rules, today))}
+    assert streamed == masks
     for i, matching in enumerate(expected):
         assert {row.id for row in one_scan if row[i + 1]} == matching, generated[i]
         assert {cid for cid, mask in masks.items() if rules[i] in rules_in_masks(mask, rules)} == matching

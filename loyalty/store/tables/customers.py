@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, func
+from sqlalchemy import CheckConstraint, Computed, Date, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from loyalty.engine.facts import ContractSummary
 from loyalty.store.base import Base, BigInt, UTCDateTime
 
 DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
+SINCE_KEY_DAYS = 32
+"""A day of month is below 32, so month index * 32 + day orders start dates."""
 
 
 class Customer(Base):
@@ -38,6 +40,10 @@ class Customer(Base):
     """year * 12 + month - 1 of `customer_since`: tenure is integer arithmetic in SQL."""
     since_month: Mapped[int] = mapped_column(Integer)
     since_day: Mapped[int] = mapped_column(Integer)
+    since_key: Mapped[int] = mapped_column(Integer, Computed(f"since_month_index * {SINCE_KEY_DAYS} + since_day",
+                                                             persisted=True))
+    """since_month_index * 32 + since_day, stored by the database from the two columns (no writer can
+    let it drift): "tenure >= k months" is one comparison on it (`loyalty.store.fact_columns`)."""
 
     active_contracts: Mapped[int] = mapped_column(Integer, default=0)
     total_monthly_value: Mapped[int] = mapped_column(BigInt, default=0)
