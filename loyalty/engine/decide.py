@@ -15,7 +15,7 @@ from typing import Mapping
 from loyalty.engine import awards
 from loyalty.engine.facts import EventSnapshot
 from loyalty.engine.model import Rule, Ruleset, Scalar, Validity
-from loyalty.engine.predicate import Predicate, compile_predicate
+from loyalty.engine.predicate import Predicate, compile_predicate, guarded
 
 OUTSIDE_WINDOW = "outside validity window"
 BEATEN_IN_GROUP = "another rule of its group has precedence"
@@ -78,6 +78,25 @@ class CompiledRuleset:
             start, until = window_bounds(rule.valid)
             by_event.setdefault(rule.on, []).append((predicate, rule, start, until))
         self._by_event = {event: tuple(entries) for event, entries in by_event.items()}
+        self._reasons: dict[tuple[str, str | None], PassedOver] = {}
+        self._deciding = {event: _by_guard(entries, self.version) for event, entries in by_event.items()}
+        """What `decide` walks: per event, (guard, entries) of the rules whose condition starts with
+        the same test; an entry is (file order, rest of the condition, rule, first day, last day,
+        its `_AwardPlan` or None when `build_award` decides)."""
+
+    def passed_over(self, rule: Rule, winner: Rule | None) -> PassedOver:
+        """The same (immutable) reason each time: `rule` lost its group to `winner`, or, without a
+        winner, was outside its validity window."""
+        key = (rule.id, winner.id if winner is not None else None)
+        reason = self._reasons.get(key)
+        if reason is None:
+            if winner is None:
+                reason = PassedOver(rule.id, f"{OUTSIDE_WINDOW}: {describe_window(rule.valid)}")
+            else:
+                reason = PassedOver(rule.id, f"{BEATEN_IN_GROUP}: group {rule.group} is won by {winner.id}",
+                                    beaten_by=winner.id)
+            self._reasons[key] = reason
+        return reason
 
     def entries_for(self, event_type: str) -> tuple[tuple[Predicate, Rule, date, date], ...]:
         """(predicate, rule, first day, last day) of every rule `on` this event, in file order."""
@@ -86,6 +105,18 @@ class CompiledRuleset:
     def matches(self, rule_id: str, facts: Mapping[str, Scalar | None]) -> bool:
         """Whether one rule's condition holds for these facts."""
         return self.predicates[rule_id](facts)
+
+
+def _by_guard(entries: list[tuple[Predicate, Rule, date, date]], version: str) -> tuple:
+    """The rules of one event grouped by their first test (`guarded`), groups in file order of
+    their first rule: a test many rules start with is made once, and when it fails (an `eq`
+    usually does) none of them is looked at."""
+    groups: dict[object, tuple[Predicate, list]] = {}
+    for order, (_predicate, rule, start, until) in enumerate(entries):
+        key, guard, rest = guarded(rule.when)
+        group = groups.setdefault(key if key is not None else ("alone", order), (guard, []))
+        group[1].append((order, rest, rule, start, until, _AwardPlan.of(rule, version)))
+    return tuple((guard, tuple(members)) for guard, members in groups.values())
 
 
 _CACHE: dict[int, CompiledRuleset] = {}
@@ -135,25 +166,58 @@ def decide(
     `main_contract_id` is the customer's main contract (not a fact): the contract an award is
     about when the event names none, and the key of once-per-contract rules then.
     """
-    compiled = compile_ruleset(ruleset)
+    compiled = ruleset if type(ruleset) is CompiledRuleset else compile_ruleset(ruleset)
+    hits = []
+    for guard, members in compiled._deciding.get(event.type, ()):
+        if guard(facts):
+            for entry in members:
+                if entry[1](facts):
+                    hits.append(entry)
+    if not hits:
+        return NO_DECISION
+    if len(hits) > 1:
+        hits.sort()  # back to file order: the first items (file positions) differ
     contract_id = event.contract_id or main_contract_id
     candidates: list[tuple[Rule, Award]] = []
     passed: list[PassedOver] = []
-    for predicate, rule, start, until in compiled.entries_for(event.type):
-        if not predicate(facts):
-            continue
+    for _order, _rest, rule, start, until, plan in hits:
         if not start <= today <= until:
-            passed.append(PassedOver(rule.id, f"{OUTSIDE_WINDOW}: {describe_window(rule.valid)}"))
+            passed.append(compiled.passed_over(rule, None))
             continue
-        award = build_award(rule, compiled.version, facts, event, today, contract_id)
+        if plan is None:
+            award = build_award(rule, compiled.version, facts, event, today, contract_id)
+        else:
+            award = plan.award(today, event.id, contract_id)
         if isinstance(award, str):
             passed.append(PassedOver(rule.id, award))
         else:
             candidates.append((rule, award))
-    if not candidates and not passed:
-        return NO_DECISION
-    winners, beaten = apply_precedence(candidates)
-    return Decision(tuple(award for _, award in winners), tuple(passed + beaten))
+    # apply_precedence's answer, without its tuples: candidates are in file order
+    best: dict[str, Rule] = {}
+    for rule, _award in candidates:
+        group = rule.group
+        if group is not None:
+            other = best.get(group)
+            if other is None or rule.priority > other.priority or (
+                    rule.priority == other.priority and rule.order < other.order):
+                best[group] = rule
+    if not best:
+        return _new_decision(tuple([award for _rule, award in candidates]), tuple(passed))
+    won: list[Award] = []
+    for rule, award in candidates:
+        winner = best.get(rule.group) if rule.group is not None else None
+        if winner is None or winner is rule:
+            won.append(award)
+        else:
+            passed.append(compiled.passed_over(rule, winner))
+    return _new_decision(tuple(won), tuple(passed))
+
+
+def _new_decision(awards: tuple[Award, ...], passed_over: tuple[PassedOver, ...]) -> Decision:
+    """A `Decision` without the frozen `__init__` (see `_new_award`)."""
+    decision = object.__new__(Decision)
+    object.__setattr__(decision, "__dict__", {"awards": awards, "passed_over": passed_over})
+    return decision
 
 
 def apply_precedence(candidates: list[tuple[Rule, Award]]) -> tuple[list[tuple[Rule, Award]], list[PassedOver]]:
@@ -216,11 +280,70 @@ def build_award(
     )
 
 
+class _AwardPlan:
+    """`build_award` for a rule whose award reads no fact and no event amount (fixed points or
+    none, no goodwill): everything but the event, the date and the contract is fixed, and the
+    date's parts are kept for the last date asked. Gives exactly what `build_award` gives (the
+    decide tests compare the two)."""
+
+    __slots__ = ("fixed", "once_per", "expires_after", "pending_days", "gives_points", "vests", "dated")
+
+    def __init__(self, rule: Rule, version: str):
+        then = rule.then
+        points = then.points.fixed if then.points is not None else 0
+        status_points = then.status_points.fixed if then.status_points is not None else 0
+        self.fixed = dict(rule_id=rule.id, programme_id=rule.programme, ruleset_version=version,
+                          points=points, status_points=status_points, reward=then.reward,
+                          membership=then.programme, tier=then.tier, goodwill=None, needs_approval=False)
+        self.once_per = rule.once_per
+        self.expires_after, self.pending_days = then.expires_after, then.pending_days
+        self.gives_points, self.vests = bool(points), bool(points or status_points)
+        self.dated: tuple[date | None, date | None, date | None, str | None] = (None, None, None, None)
+
+    @staticmethod
+    def of(rule: Rule, version: str) -> "_AwardPlan | None":
+        then = rule.then
+        fixed = all(f is None or f.fixed is not None for f in (then.points, then.status_points))
+        gives = (then.points is not None and then.points.fixed) or \
+                (then.status_points is not None and then.status_points.fixed) or \
+                then.reward or then.programme or then.tier
+        if not fixed or then.goodwill is not None or not gives or rule.once_per not in _ONCE_KINDS:
+            return None
+        return _AwardPlan(rule, version)
+
+    def award(self, today: date, event_id: str, contract_id: str | None) -> Award | str:
+        day, expires_on, vests_on, year_key = self.dated
+        if day != today:
+            expires_on = awards.expiry_date(today, self.expires_after) if self.gives_points else None
+            vests_on = awards.vesting_date(today, self.pending_days) if self.vests else None
+            year_key = f"year:{today.year}"
+            self.dated = (today, expires_on, vests_on, year_key)
+        once = self.once_per
+        if once == "event":
+            key = f"event:{event_id}"
+        elif once == "year":
+            key = year_key
+        elif once == "customer":
+            key = "customer"
+        elif contract_id:
+            key = f"contract:{contract_id}"
+        else:
+            return NO_CONTRACT
+        award = object.__new__(Award)
+        object.__setattr__(award, "__dict__", {**self.fixed, "event_id": event_id, "once_key": key,
+                                               "expires_on": expires_on, "vests_on": vests_on,
+                                               "contract_id": contract_id})
+        return award
+
+
+_ONCE_KINDS = ("customer", "contract", "year", "event")
+
+
 def _new_award(**fields) -> Award:
     """An `Award` built without the frozen `__init__`, whose per-field `object.__setattr__` made
     it a third of a 50-rule decision; every field must be given (the equality tests check it)."""
     award = object.__new__(Award)
-    award.__dict__.update(fields)
+    object.__setattr__(award, "__dict__", fields)  # a new dict (keyword arguments): half update()'s cost
     return award
 
 

@@ -9,7 +9,7 @@ semantics exactly, and the equivalence test proves it.
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Callable, Hashable, Mapping
 
 from loyalty.engine.model import AllOf, AnyOf, Comparison, Condition, Not, Scalar
 
@@ -28,12 +28,64 @@ def _compile(condition: Condition) -> Predicate:
     if isinstance(condition, Comparison):
         return _comparison(condition)
     if isinstance(condition, AllOf):
-        return _every(tuple(_compile(part) for part in condition.parts))
+        return _every(tuple(_compile(part) for part in _cheapest_first(_flat(condition, AllOf))))
     if isinstance(condition, AnyOf):
-        return _some(tuple(_compile(part) for part in condition.parts))
+        return _some(tuple(_compile(part) for part in _cheapest_first(_flat(condition, AnyOf))))
     if isinstance(condition, Not):
+        if isinstance(condition.part, Not):
+            return _compile(condition.part.part)
         return _negation(_compile(condition.part))
     raise TypeError(f"not a condition: {condition!r}")
+
+
+def guarded(condition: Condition | None) -> tuple[Hashable | None, Predicate, Predicate]:
+    """(key, guard, rest): the condition holds exactly when both `guard` and `rest` hold.
+
+    The guard is the test an `all` makes first (or the condition's only comparison) and `key`
+    names it, so that many rules on one event that start with the same test make it once
+    (`loyalty.engine.decide`); a condition that does not start with a comparison has no key and
+    an always-true guard.
+    """
+    if isinstance(condition, Comparison):
+        return _key(condition), _comparison(condition), _always
+    if isinstance(condition, AllOf):
+        parts = _cheapest_first(_flat(condition, AllOf))
+        if parts and isinstance(parts[0], Comparison):
+            return _key(parts[0]), _comparison(parts[0]), _every(tuple(_compile(part) for part in parts[1:]))
+    return None, _always, compile_predicate(condition)
+
+
+def _key(comparison: Comparison) -> Hashable:
+    value = comparison.value
+    if comparison.op in ("in", "not_in"):
+        value = frozenset(value)
+    return comparison.fact, comparison.op, value
+
+
+def _flat(condition: AllOf | AnyOf, kind: type) -> list[Condition]:
+    """The parts of an all (any), with the parts of every all (any) directly inside it in its place."""
+    parts: list[Condition] = []
+    for part in condition.parts:
+        parts.extend(_flat(part, kind) if isinstance(part, kind) else (part,))
+    return parts
+
+
+def _cheapest_first(parts: list[Condition]) -> list[Condition]:
+    """The tests most likely to decide first, nested parts last (stable): all/any stop at the first
+    part that decides, and every part is a pure test, so the order changes the cost, never the
+    answer. Equality usually singles out few customers, a range more, `ne`/`not_in` nearly all."""
+    return sorted(parts, key=_cost)
+
+
+_LIKELY_FALSE = {"eq": 0, "between": 1, "in": 2, "gt": 2, "gte": 2, "lt": 2, "lte": 2, "ne": 3, "not_in": 3}
+
+
+def _cost(condition: Condition) -> int:
+    if isinstance(condition, Comparison):
+        return _LIKELY_FALSE.get(condition.op, 3)
+    if isinstance(condition, Not):
+        return 4 + _cost(condition.part)
+    return 4 + sum(_cost(part) for part in condition.parts)
 
 
 def _always(_facts: Facts) -> bool:
@@ -110,7 +162,9 @@ def _comparison(comparison: Comparison) -> Predicate:
 
 
 def _eq(name: str, expected) -> Predicate:
-    return lambda facts: (value := facts.get(name)) is not None and value == expected
+    if expected is None:
+        return _never
+    return lambda facts: facts.get(name) == expected  # no value (None) equals no expected value
 
 
 def _ne(name: str, expected) -> Predicate:
@@ -135,7 +189,9 @@ def _lte(name: str, expected) -> Predicate:
 
 def _in(name: str, expected) -> Predicate:
     choices = frozenset(expected)
-    return lambda facts: (value := facts.get(name)) is not None and value in choices
+    if None in choices:
+        return lambda facts: (value := facts.get(name)) is not None and value in choices
+    return lambda facts: facts.get(name) in choices
 
 
 def _not_in(name: str, expected) -> Predicate:
