@@ -110,8 +110,7 @@ class CustomerExplanation:
 
 def customer_balance(store: Store, customer_id: str, now: datetime) -> BalanceView:
     """The customer's points, tier and what expires within 30 days, on their local day at `now`."""
-    with store.reading() as session:
-        held = held_points(session, customer_id)
+    held = held_points(store.engine, customer_id)
     zone = ZoneInfo(held.time_zone or DEFAULT_TIME_ZONE)
     as_of = now.astimezone(zone)
     today = as_of.date()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import Engine, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from loyalty.errors import UnknownCustomer
@@ -12,6 +12,7 @@ from loyalty.ledger import (
     AVAILABLE, PENDING, STATUS_POINTS, LotState, customer_account, expiring_soon as soonest, spendable,
 )
 from loyalty.store.ledger.posting import load_lots
+from loyalty.store.prepared import PreparedRead
 from loyalty.store.tables import (
     Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot,
 )
@@ -112,15 +113,15 @@ def _held_points_statement():
     )
 
 
-_HELD_POINTS = _held_points_statement()
+_HELD_POINTS = PreparedRead(_held_points_statement())
 """Built once: building a statement costs more than running this one."""
 
 
-def held_points(session: Session, customer_id: str) -> HeldPoints:
-    """The customer's zone, tier, status points and held lots in one Core statement."""
-    rows = session.connection().execute(_HELD_POINTS, {
+def held_points(engine: Engine, customer_id: str) -> HeldPoints:
+    """The customer's zone, tier, status points and held lots in one statement, one snapshot."""
+    rows = _HELD_POINTS.rows(engine, {
         "customer_id": customer_id, "status_code": customer_account(customer_id, STATUS_POINTS).code,
-    }).all()
+    })
     if not rows:
         raise UnknownCustomer(customer_id)
     time_zone, tier, status_points = rows[0][:3]
