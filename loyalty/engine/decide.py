@@ -81,17 +81,19 @@ class CompiledRuleset:
         self._reasons: dict[tuple[str, str | None], PassedOver] = {}
         self._deciding = {event: _by_guard(entries, self.version) for event, entries in by_event.items()}
         """What `decide` walks: per event, (guard, entries) of the rules whose condition starts with
-        the same test; an entry is (file order, rest of the condition, rule, first day, last day,
-        its `_AwardPlan` or None when `build_award` decides)."""
+        the same test; an entry is (file order, rest of the condition, rule, (first day, last day)
+        or None when always valid, its `_AwardPlan` or None when `build_award` decides, group)."""
 
     def passed_over(self, rule: Rule, winner: Rule | None) -> PassedOver:
-        """The same (immutable) reason each time: `rule` lost its group to `winner`, or, without a
-        winner, was outside its validity window."""
+        """The same (immutable) reason each time: `rule` lost its group to `winner`; without a
+        winner, was outside its validity window; its own winner: once per contract, no contract."""
         key = (rule.id, winner.id if winner is not None else None)
         reason = self._reasons.get(key)
         if reason is None:
             if winner is None:
                 reason = PassedOver(rule.id, f"{OUTSIDE_WINDOW}: {describe_window(rule.valid)}")
+            elif winner is rule:
+                reason = PassedOver(rule.id, NO_CONTRACT)
             else:
                 reason = PassedOver(rule.id, f"{BEATEN_IN_GROUP}: group {rule.group} is won by {winner.id}",
                                     beaten_by=winner.id)
@@ -115,7 +117,8 @@ def _by_guard(entries: list[tuple[Predicate, Rule, date, date]], version: str) -
     for order, (_predicate, rule, start, until) in enumerate(entries):
         key, guard, rest = guarded(rule.when)
         group = groups.setdefault(key if key is not None else ("alone", order), (guard, []))
-        group[1].append((order, rest, rule, start, until, _AwardPlan.of(rule, version)))
+        window = None if (start, until) == (date.min, date.max) else (start, until)
+        group[1].append((order, rest, rule, window, _AwardPlan.of(rule, version), rule.group))
     return tuple((guard, tuple(members)) for guard, members in groups.values())
 
 
@@ -178,38 +181,39 @@ def decide(
     if len(hits) > 1:
         hits.sort()  # back to file order: the first items (file positions) differ
     contract_id = event.contract_id or main_contract_id
-    candidates: list[tuple[Rule, Award]] = []
+    event_id = event.id
+    event_key = f"event:{event_id}"
+    candidates: list[tuple[Rule, Award, str | None]] = []
     passed: list[PassedOver] = []
-    for _order, _rest, rule, start, until, plan in hits:
-        if not start <= today <= until:
+    best: dict[str, Rule] = {}  # apply_precedence's winners, candidates coming in file order
+    for _order, _rest, rule, window, plan, group in hits:
+        if window is not None and not window[0] <= today <= window[1]:
             passed.append(compiled.passed_over(rule, None))
             continue
         if plan is None:
             award = build_award(rule, compiled.version, facts, event, today, contract_id)
+            if isinstance(award, str):
+                passed.append(PassedOver(rule.id, award))
+                continue
         else:
-            award = plan.award(today, event.id, contract_id)
-        if isinstance(award, str):
-            passed.append(PassedOver(rule.id, award))
-        else:
-            candidates.append((rule, award))
-    # apply_precedence's answer, without its tuples: candidates are in file order
-    best: dict[str, Rule] = {}
-    for rule, _award in candidates:
-        group = rule.group
+            award = plan.award(today, event_id, event_key, contract_id)
+            if award is None:
+                passed.append(compiled.passed_over(rule, rule))
+                continue
+        candidates.append((rule, award, group))
         if group is not None:
             other = best.get(group)
             if other is None or rule.priority > other.priority or (
                     rule.priority == other.priority and rule.order < other.order):
                 best[group] = rule
     if not best:
-        return _new_decision(tuple([award for _rule, award in candidates]), tuple(passed))
+        return _new_decision(tuple([award for _rule, award, _group in candidates]), tuple(passed))
     won: list[Award] = []
-    for rule, award in candidates:
-        winner = best.get(rule.group) if rule.group is not None else None
-        if winner is None or winner is rule:
+    for rule, award, group in candidates:
+        if group is None or best[group] is rule:
             won.append(award)
         else:
-            passed.append(compiled.passed_over(rule, winner))
+            passed.append(compiled.passed_over(rule, best[group]))
     return _new_decision(tuple(won), tuple(passed))
 
 
@@ -311,7 +315,8 @@ class _AwardPlan:
             return None
         return _AwardPlan(rule, version)
 
-    def award(self, today: date, event_id: str, contract_id: str | None) -> Award | str:
+    def award(self, today: date, event_id: str, event_key: str, contract_id: str | None) -> Award | None:
+        """The award (`event_key` is the event's once key), or None: once per contract, no contract."""
         day, expires_on, vests_on, year_key = self.dated
         if day != today:
             expires_on = awards.expiry_date(today, self.expires_after) if self.gives_points else None
@@ -320,7 +325,7 @@ class _AwardPlan:
             self.dated = (today, expires_on, vests_on, year_key)
         once = self.once_per
         if once == "event":
-            key = f"event:{event_id}"
+            key = event_key
         elif once == "year":
             key = year_key
         elif once == "customer":
@@ -328,7 +333,7 @@ class _AwardPlan:
         elif contract_id:
             key = f"contract:{contract_id}"
         else:
-            return NO_CONTRACT
+            return None
         award = object.__new__(Award)
         object.__setattr__(award, "__dict__", {**self.fixed, "event_id": event_id, "once_key": key,
                                                "expires_on": expires_on, "vests_on": vests_on,
