@@ -84,7 +84,8 @@ def identify() -> None:
     """Recognise the key, if any, so the limiter can count per key; refusing is `authorize`'s job."""
     g.loyalty_identity = None
     g.loyalty_refusal = None
-    if request.method == "OPTIONS" or _declared() == PUBLIC:
+    g.loyalty_admitted = admitted = declared_roles(current_app, request.endpoint, request.method)
+    if admitted == PUBLIC or request.method == "OPTIONS":
         return
     header = request.headers.get("Authorization")
     if header is None:
@@ -117,7 +118,9 @@ def authorize() -> None:
 
 
 def _declared() -> frozenset[str]:
-    return declared_roles(current_app, request.endpoint, request.method)
+    """The current endpoint's roles, as `identify` found them (looked up once per request)."""
+    admitted = g.get("loyalty_admitted")
+    return admitted if admitted is not None else declared_roles(current_app, request.endpoint, request.method)
 
 
 def current_identity() -> KeyIdentity:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import current_app
 from flask.views import MethodView
 
 from api.auth import ensure_can_see_customer, roles
@@ -9,7 +10,7 @@ from api.blueprint import Blueprint
 from api.clock import now
 from api.context import current_store
 from api.pagination import PageArgs, decode_cursor, page_of, page_schema
-from loyalty.services.customer_view import customer_balance, customer_ledger
+from loyalty.services.customer_view import BalanceView, customer_balance, customer_ledger
 
 blp = Blueprint("points", __name__, url_prefix="/customers", description="A customer's points and their history")
 
@@ -58,6 +59,22 @@ class LedgerLineSchema(ma.Schema):
     rule_id = ma.fields.String(required=True, allow_none=True)
 
 
+def balance_body(view: BalanceView) -> dict:
+    """What `BalanceSchema` dumps, written out: the schema documents the answer, this builds it.
+
+    Balance reads are the hottest path and marshmallow cost a tenth of one; a test holds the two equal.
+    """
+    return {
+        "customer_id": view.customer_id, "as_of": view.as_of.isoformat(), "today": view.today.isoformat(),
+        "time_zone": view.time_zone, "reward_points": view.reward_points, "pending_points": view.pending_points,
+        "status_points": view.status_points, "tier": view.tier,
+        "vesting": [{"points": item.points, "vests_on": item.vests_on.isoformat()} for item in view.vesting],
+        "expiring_points": view.expiring_points,
+        "expiring_soon": [{"points": item.points, "expires_on": item.expires_on.isoformat(),
+                           "last_day": item.last_day.isoformat()} for item in view.expiring_soon],
+    }
+
+
 @blp.route(f"{CUSTOMER_ID}/balance")
 class Balance(MethodView):
     @roles("customer", "billing", "marketing")
@@ -66,7 +83,7 @@ class Balance(MethodView):
     def get(self, customer_id: str):
         """Show the customer's spendable, pending and status points, tier, and points expiring soon."""
         ensure_can_see_customer(customer_id)
-        return customer_balance(current_store(), customer_id, now())
+        return current_app.json.response(balance_body(customer_balance(current_store(), customer_id, now())))
 
 
 @blp.route(f"{CUSTOMER_ID}/ledger")

@@ -5,9 +5,11 @@ from datetime import datetime, timezone
 
 import pytest
 
+from api.points import BalanceSchema, balance_body
 from api_helpers import CATALOGUE, NOW, assert_problem, bearer, build_app
 from ingest_support import contract_signed, customer_upserted, invoice_paid, ruleset
 from loyalty.engine.model import Ruleset
+from loyalty.services.customer_view import customer_balance
 from loyalty.services.ingest import ingest
 
 PROGRAMME = """
@@ -64,6 +66,13 @@ def test_chi_lan_sees_spendable_pending_and_status_points_her_tier_and_what_expi
         "tier": "bac", "vesting": [{"points": 300, "vests_on": "2026-12-25"}], "expiring_points": 150,
         "expiring_soon": [{"points": 150, "expires_on": "2026-12-15", "last_day": "2026-12-14"}],
     }
+
+
+def test_the_balance_answer_is_what_its_documented_schema_dumps(store, lan):
+    for moment in (NOW, datetime(2026, 12, 20, 3, 0, tzinfo=timezone.utc)):
+        view = customer_balance(store, "lan", moment)
+        assert balance_body(view) == BalanceSchema().dump(view)
+    assert view.expiring_soon == [] and view.vesting  # the second moment: nothing expiring, points vesting
 
 
 def test_the_balance_is_counted_on_the_customers_own_day(store, key_for, lan):
