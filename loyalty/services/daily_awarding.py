@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.engine.awards import once_key
 from loyalty.engine.decide import Award as Decided
-from loyalty.engine.decide import CompiledRuleset, build_award, compile_ruleset
+from loyalty.engine.decide import CompiledRuleset, build_award, compile_ruleset, is_valid_on
 from loyalty.engine.facts import EventSnapshot
 from loyalty.engine.model import Limit, Rule
 from loyalty.services.ingest_result import Stopped
@@ -55,8 +55,8 @@ class NightRules:
         self.compiled: CompiledRuleset = compile_ruleset(ruleset)
         self.day = day
         self.event = EventSnapshot(type=event_type, id=night_event_id(event_type, day))
-        self.rules: list[Rule] = [rule for _p, rule, start, until in self.compiled.entries_for(event_type)
-                                  if start <= day <= until]
+        self.rules: list[Rule] = [rule for rule in self.compiled.ruleset.rules_for(event_type)
+                                  if is_valid_on(rule.valid, day)]
         self.slots = _slots(self.rules)
         self.formula_facts = sorted({f.of for r in self.rules for f in (r.then.points, r.then.status_points)
                                      if f is not None and f.of})
