@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 import redis
+from limits import parse
 
+from api.limits import MemoryWindows
 from api_helpers import assert_problem, bearer, build_app
 from loyalty.store.tables import Customer
 
@@ -79,3 +81,14 @@ def test_an_unreachable_redis_falls_back_to_counting_in_memory(store, key_for, c
     statuses = [client.get("/api/v1/rewards", headers=headers).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     assert "falling back to in-memory storage" in caplog.text
+
+
+def test_a_new_window_starts_a_new_count_and_retry_after_is_what_is_left_of_the_spent_one():
+    moment = [120.0]
+    windows = MemoryWindows(clock=lambda: moment[0])
+    limit = parse("2 per minute")
+    assert [windows.hit(0, limit, "key:1") for _ in range(2)] == [None, None]
+    assert windows.hit(0, limit, "key:1") == 60.0
+    assert windows.hit(0, limit, "key:2") is None, "another key has its own count"
+    moment[0] = 180.5
+    assert windows.hit(0, limit, "key:1") is None
