@@ -287,7 +287,7 @@ def build_award(
 class _AwardPlan:
     """`build_award` for a rule whose award reads no fact and no event amount (fixed points or
     none, no goodwill): everything but the event, the date and the contract is fixed, and the
-    date's parts are kept for the last date asked. Gives exactly what `build_award` gives (the
+    fields that depend on the date are kept for the last date asked. Gives exactly what `build_award` gives (the
     decide tests compare the two)."""
 
     __slots__ = ("fixed", "once_per", "expires_after", "pending_days", "gives_points", "vests", "dated")
@@ -302,7 +302,8 @@ class _AwardPlan:
         self.once_per = rule.once_per
         self.expires_after, self.pending_days = then.expires_after, then.pending_days
         self.gives_points, self.vests = bool(points), bool(points or status_points)
-        self.dated: tuple[date | None, date | None, date | None, str | None] = (None, None, None, None)
+        self.dated: tuple[date | None, dict, str | None] = (None, {}, None)
+        """(the last day asked, the award's fields on that day less the event's, its year key)"""
 
     @staticmethod
     def of(rule: Rule, version: str) -> "_AwardPlan | None":
@@ -317,12 +318,13 @@ class _AwardPlan:
 
     def award(self, today: date, event_id: str, event_key: str, contract_id: str | None) -> Award | None:
         """The award (`event_key` is the event's once key), or None: once per contract, no contract."""
-        day, expires_on, vests_on, year_key = self.dated
+        day, fields, year_key = self.dated
         if day != today:
-            expires_on = awards.expiry_date(today, self.expires_after) if self.gives_points else None
-            vests_on = awards.vesting_date(today, self.pending_days) if self.vests else None
+            fields = {**self.fixed, "event_id": None, "once_key": None, "contract_id": None,
+                      "expires_on": awards.expiry_date(today, self.expires_after) if self.gives_points else None,
+                      "vests_on": awards.vesting_date(today, self.pending_days) if self.vests else None}
             year_key = f"year:{today.year}"
-            self.dated = (today, expires_on, vests_on, year_key)
+            self.dated = (today, fields, year_key)
         once = self.once_per
         if once == "event":
             key = event_key
@@ -334,10 +336,12 @@ class _AwardPlan:
             key = f"contract:{contract_id}"
         else:
             return None
+        fields = fields.copy()  # copying the day's fields costs half of building them anew
+        fields["event_id"] = event_id
+        fields["once_key"] = key
+        fields["contract_id"] = contract_id
         award = object.__new__(Award)
-        object.__setattr__(award, "__dict__", {**self.fixed, "event_id": event_id, "once_key": key,
-                                               "expires_on": expires_on, "vests_on": vests_on,
-                                               "contract_id": contract_id})
+        object.__setattr__(award, "__dict__", fields)
         return award
 
 
