@@ -183,7 +183,7 @@ def decide(
     contract_id = event.contract_id or main_contract_id
     event_id = event.id
     event_key = f"event:{event_id}"
-    candidates: list[tuple[Rule, Award, str | None]] = []
+    candidates: list[tuple[Rule, Award | _AwardPlan, str | None]] = []
     passed: list[PassedOver] = []
     best: dict[str, Rule] = {}  # apply_precedence's winners, candidates coming in file order
     for _order, _rest, rule, window, plan, group in hits:
@@ -195,23 +195,21 @@ def decide(
             if isinstance(award, str):
                 passed.append(PassedOver(rule.id, award))
                 continue
+        elif plan.once_per == "contract" and not contract_id:
+            passed.append(compiled.passed_over(rule, rule))
+            continue
         else:
-            award = plan.award(today, event_id, event_key, contract_id)
-            if award is None:
-                passed.append(compiled.passed_over(rule, rule))
-                continue
+            award = plan  # built below only if it wins its group
         candidates.append((rule, award, group))
         if group is not None:
             other = best.get(group)
             if other is None or rule.priority > other.priority or (
                     rule.priority == other.priority and rule.order < other.order):
                 best[group] = rule
-    if not best:
-        return _new_decision(tuple([award for _rule, award, _group in candidates]), tuple(passed))
     won: list[Award] = []
     for rule, award, group in candidates:
         if group is None or best[group] is rule:
-            won.append(award)
+            won.append(award if type(award) is Award else award.award(today, event_id, event_key, contract_id))
         else:
             passed.append(compiled.passed_over(rule, best[group]))
     return _new_decision(tuple(won), tuple(passed))
@@ -316,8 +314,8 @@ class _AwardPlan:
             return None
         return _AwardPlan(rule, version)
 
-    def award(self, today: date, event_id: str, event_key: str, contract_id: str | None) -> Award | None:
-        """The award (`event_key` is the event's once key), or None: once per contract, no contract."""
+    def award(self, today: date, event_id: str, event_key: str, contract_id: str | None) -> Award:
+        """The award (`event_key` is the event's once key); once per contract needs a contract."""
         day, fields, year_key = self.dated
         if day != today:
             fields = {**self.fixed, "event_id": None, "once_key": None, "contract_id": None,
@@ -332,10 +330,8 @@ class _AwardPlan:
             key = year_key
         elif once == "customer":
             key = "customer"
-        elif contract_id:
-            key = f"contract:{contract_id}"
         else:
-            return None
+            key = f"contract:{contract_id}"
         fields = fields.copy()  # copying the day's fields costs half of building them anew
         fields["event_id"] = event_id
         fields["once_key"] = key
