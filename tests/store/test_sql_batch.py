@@ -146,7 +146,7 @@ def test_the_database_keeps_since_key_from_the_start_date_through_updates(store)
         session.execute(update(Customer).where(Customer.id == "leap").values(since_day=28))
     with store.reading() as session:
         rows = session.execute(select(Customer.id, Customer.since_month_index, Customer.since_day,
-                                      Customer.since_key)).all()
+                                      Customer.__table__.c.since_key)).all()
     assert {cid: key for cid, _, _, key in rows} == {cid: index * 32 + day for cid, index, day, _ in rows}
     assert {cid: key for cid, _, _, key in rows} == {"leap": (2024 * 12 + 1) * 32 + 28,
                                                      "new-year": (2023 * 12 + 11) * 32 + 31}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Computed, Date, ForeignKey, Index, Integer, String, func
+from sqlalchemy import CheckConstraint, Column, Computed, Date, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from loyalty.engine.facts import ContractSummary
@@ -40,11 +40,6 @@ class Customer(Base):
     """year * 12 + month - 1 of `customer_since`: tenure is integer arithmetic in SQL."""
     since_month: Mapped[int] = mapped_column(Integer)
     since_day: Mapped[int] = mapped_column(Integer)
-    since_key: Mapped[int] = mapped_column(Integer, Computed(f"since_month_index * {SINCE_KEY_DAYS} + since_day",
-                                                             persisted=True))
-    """since_month_index * 32 + since_day, stored by the database from the two columns (no writer can
-    let it drift): "tenure >= k months" is one comparison on it (`loyalty.store.fact_columns`)."""
-
     active_contracts: Mapped[int] = mapped_column(Integer, default=0)
     total_monthly_value: Mapped[int] = mapped_column(BigInt, default=0)
     main_contract_id: Mapped[str | None] = mapped_column(String(64))
@@ -74,6 +69,15 @@ class Customer(Base):
         self.main_contract_value = summary.main_contract_value
         self.main_term_months = summary.main_term_months
         self.main_renewals = summary.main_renewals
+
+
+Customer.__table__.append_column(Column(
+    "since_key", Integer, Computed(f"since_month_index * {SINCE_KEY_DAYS} + since_day", persisted=True),
+    nullable=False))
+"""since_month_index * 32 + since_day, stored by the database from the two columns (no writer can let
+it drift): "tenure >= k months" is one comparison on it (`loyalty.store.fact_columns`). Only the batch
+SQL reads it (`Customer.__table__.c.since_key`); added to the table after the class is mapped, so the
+ORM neither loads it with a customer nor fetches it back after a write."""
 
 
 class Contract(Base):
