@@ -3,9 +3,9 @@
 For the hottest reads (a customer's balance on every API call). A Session and SQLAlchemy's
 execution path cost about ten times the query itself (0.2 ms against 0.02 ms on SQLite); this
 keeps SQLAlchemy's compiler, types and pool and drops the rest. A single statement reads one
-consistent snapshot on both databases, so it needs no explicit transaction: SQLite runs it in
-autocommit mode (the store's connections emit their own BEGIN), PostgreSQL's implicit transaction
-is rolled back when the pool takes the connection back. Parameters pass as given (strings and
+consistent snapshot on both databases, so it needs no explicit transaction: both run it in
+autocommit mode (the store's SQLite connections always do, and emit their own BEGIN; a PostgreSQL
+connection is switched to it for the statement and back). Parameters pass as given (strings and
 numbers); results go through each column's type, so dates and UTC times come back as in the ORM.
 """
 from __future__ import annotations
@@ -56,7 +56,12 @@ class PreparedRead:
 
 def _fetch(engine: Engine, sql: str, arguments: Any) -> list:
     connection = engine.raw_connection()
+    # PostgreSQL: in autocommit the statement goes alone, without the BEGIN before it and the
+    # ROLLBACK when the pool takes the connection back (two of three round trips)
+    autocommit = engine.dialect.name == "postgresql"
     try:
+        if autocommit:
+            connection.driver_connection.autocommit = True
         cursor = connection.cursor()
         try:
             cursor.execute(sql, arguments)
@@ -64,4 +69,8 @@ def _fetch(engine: Engine, sql: str, arguments: Any) -> list:
         finally:
             cursor.close()
     finally:
-        connection.close()
+        try:
+            if autocommit:
+                connection.driver_connection.autocommit = False
+        finally:
+            connection.close()
