@@ -41,9 +41,11 @@ class PreparedRead:
         dialect = engine.dialect
         compiled = self.statement.compile(dialect=dialect)
         order = compiled.positiontup
+        given = [name for name, bound in compiled.binds.items() if bound.required]
+        fixed = compiled.construct_params(dict.fromkeys(given))  # the statement's own literals
 
         def bind(params: Mapping[str, Any]):
-            values = compiled.construct_params(params)
+            values = fixed | {name: params[name] for name in given}
             return [values[name] for name in order] if order is not None else values
 
         processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
