@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, time as clock, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -37,10 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from loyalty.engine.loader import load_ruleset_from_texts  # noqa: E402
 from loyalty.services.daily import run_daily  # noqa: E402
-from loyalty.services.demo import demo_customer_id, generate_demo  # noqa: E402
-from loyalty.services.ingest import ingest  # noqa: E402
+from loyalty.services.demo import generate_demo  # noqa: E402
 from loyalty.store import Store  # noqa: E402
 from loyalty.store.schema import create_schema  # noqa: E402
+
+from ingest import single_figures as ingest_figures  # noqa: E402  (bench/ingest.py: one place measures ingest)
 
 NIGHT = date(2026, 11, 25)
 RULES = 50
@@ -95,27 +96,6 @@ def night_figures(store: Store, ruleset, day: date) -> dict:
             "anniversaries": summary.anniversaries, "awards": summary.awards, "points": summary.points,
             "tier_changes": summary.tier_changes, "contracts_ended": summary.contracts_ended,
             "awards_per_second": round(summary.awards / rules_seconds) if rules_seconds else None}
-
-
-def ingest_figures(store: Store, ruleset, customers: int, events: int) -> dict:
-    """`invoice.paid` events through `ingest`, one transaction each: events per second and latency."""
-    rng = random.Random(3)
-    latencies = []
-    started, cpu = time.perf_counter(), time.process_time()
-    for n in range(events):
-        customer = demo_customer_id(SEED, rng.randrange(1, customers + 1))
-        moment = datetime.combine(NIGHT, clock(3), timezone.utc) + timedelta(seconds=n)
-        event = {"id": f"bench-invoice-{uuid.uuid4().hex}", "type": "invoice.paid", "customer_id": customer,
-                 "occurred_at": moment.isoformat(), "data": {"invoice_id": f"INV-{n}", "amount": rng.randrange(1, 500) * 10_000}}
-        before = time.perf_counter()
-        ingest(store, ruleset, event, moment + timedelta(seconds=2))
-        latencies.append(time.perf_counter() - before)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    latencies.sort()
-    return {"events": events, "events_per_second": round(events / seconds),
-            "client_cpu_ms_per_event": round(cpu / events * 1000, 2),
-            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2)}
 
 
 def measure(url: str, customers: int, events: int, ruleset, **engine_kwargs) -> dict:
