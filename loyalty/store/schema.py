@@ -1,19 +1,16 @@
-"""Creating and upgrading the schema.
+"""Creating and upgrading the schema: only ever through the Alembic migrations.
 
-Production databases are only ever changed by the Alembic migrations (`loyalty db upgrade`,
-`loyalty.store.migrate.upgrade`). `create_schema` builds the test databases; while several tables
-are still being written it creates them from the metadata, and `tests/store/test_migrations.py`
-proves the migrations build that same schema. Once every table has its migration, `create_schema`
-becomes `upgrade(engine)` (docs/decisions.md, "create_schema and the migrations").
+Tests, benchmarks and `loyalty db upgrade` all build their databases with `create_schema`, so every
+test runs on the migrated schema; `tests/store/test_migrations.py` proves it equals the tables the
+code declares (a table or column added without a migration fails that test by name).
 """
 from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from loyalty.store import tables  # noqa: F401  (registers every table on Base.metadata)
-from loyalty.store.base import Base
+from loyalty.store.migrate import upgrade
 
 
 def create_schema(engine: Engine) -> None:
-    """Bring an empty database to the schema the tables declare, for tests and scratch use."""
-    Base.metadata.create_all(engine)
+    """Bring a database to the newest schema by running every migration it has not had."""
+    upgrade(engine)
