@@ -5,12 +5,18 @@ it: files over 1 MB (never parsed), aliases (the "billion laughs" bomb), any tag
 YAML ones (`!!python/object` and friends), and nesting deeper than 32 levels. Keys are taken as
 written, so YAML 1.1's `on:` stays the word "on" and never turns into `true`.
 
+Lines are the lines an editor shows, counted by "\n". YAML also breaks lines at a lone "\r", NEL
+("\x85") and the Unicode line and paragraph separators ("\u2028", "\u2029"), so the parser's own
+line numbers are translated back to "\n"-counted ones before anyone sees them.
+
 Only the safe loader's event parser is used (libyaml's when installed: a 1 MB file parses in a
 fraction of a second instead of several); the nodes are composed here, from events, so aliases
 and depth are refused before anything is built, and scalars go through `SafeConstructor` only.
 """
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Union
 
@@ -24,6 +30,10 @@ _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}"
     for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
 )
+
+# What YAML counts as one line break ("\r\n" is one); only "\n" starts a line in an editor.
+_YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_ODD_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 
 
 @dataclass(frozen=True)
@@ -106,13 +116,14 @@ def read_yaml(text: str) -> Node:
     """Parse one YAML document into nodes with lines, or raise `UnreadableSource`."""
     _refuse_if_too_big(len(text.encode("utf-8")))
     parser = _PARSER(text)
-    composer = _Composer(parser)
+    lines = _LineNumbers(text)
+    composer = _Composer(parser, lines)
     try:
         root = composer.document()
     except _Refused as refused:
         raise UnreadableSource([SourceProblem(refused.line, f"the file {refused.message}")]) from None
     except yaml.MarkedYAMLError as error:
-        raise UnreadableSource([_syntax_problem(error)]) from None
+        raise UnreadableSource([_syntax_problem(error, lines)]) from None
     finally:
         parser.dispose()
     if root is None:
@@ -132,27 +143,45 @@ def _refuse_if_too_big(size: int) -> None:
         raise UnreadableSource([SourceProblem(None, too_big_message(size))])
 
 
-def _syntax_problem(error: yaml.MarkedYAMLError) -> SourceProblem:
+class _LineNumbers:
+    """Turns the parser's 0-based line (YAML's line breaks) into the 1-based "\n"-counted line."""
+
+    def __init__(self, text: str):
+        # _starts[i]: the YAML line at which "\n"-counted line i + 2 begins; empty when YAML and
+        # editors agree, which is every file without a lone "\r", NEL or Unicode line separator.
+        self._starts: list[int] = []
+        if any(odd in text for odd in _ODD_BREAKS):
+            for yaml_line, brk in enumerate(_YAML_BREAKS.finditer(text), start=1):
+                if brk.group().endswith("\n"):
+                    self._starts.append(yaml_line)
+
+    def line(self, mark: yaml.Mark) -> int:
+        if not self._starts:
+            return mark.line + 1
+        return bisect_right(self._starts, mark.line) + 1
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError, lines: _LineNumbers) -> SourceProblem:
     mark = error.problem_mark or error.context_mark
     what = error.problem or error.context or "unreadable"
     if what.startswith("but ") and error.context:
         what = f"{error.context}, {what}"
-    line = mark.line + 1 if mark else None
+    line = lines.line(mark) if mark else None
     return SourceProblem(line, f"the YAML is not well-formed: {what}")
-
-
-def _line(event: yaml.Event) -> int:
-    return event.start_mark.line + 1
 
 
 class _Composer:
     """Builds nodes from parser events; plays the part of PyYAML's composer, minus aliases."""
 
-    def __init__(self, parser: yaml.SafeLoader):
+    def __init__(self, parser: yaml.SafeLoader, lines: _LineNumbers):
         self._parser = parser
+        self._lines = lines
         self._resolver = yaml.resolver.Resolver()
         self._constructor = yaml.constructor.SafeConstructor()
         self.problems: list[SourceProblem] = []
+
+    def _line(self, event: yaml.Event) -> int:
+        return self._lines.line(event.start_mark)
 
     def document(self) -> Node | None:
         """The one document of the stream, or `None` when the stream holds none."""
@@ -163,19 +192,19 @@ class _Composer:
         root = self._node(self._parser.get_event(), 1)
         self._parser.get_event()  # document end
         if not self._parser.check_event(yaml.StreamEndEvent):
-            line = _line(self._parser.peek_event())
+            line = self._line(self._parser.peek_event())
             raise _Refused(line, f"holds a second YAML document at line {line}; keep one per file")
         return root
 
     def _node(self, event: yaml.Event, depth: int) -> Node:
         if isinstance(event, yaml.AliasEvent):
             raise _Refused(
-                _line(event),
+                self._line(event),
                 f"uses the YAML alias '*{event.anchor}'; aliases and anchors are not allowed in "
                 "rule files (they can multiply a small file into a huge one), so write the value out",
             )
         if depth > MAX_DEPTH:
-            raise _Refused(_line(event), f"is nested more than {MAX_DEPTH} levels deep, which is not allowed")
+            raise _Refused(self._line(event), f"is nested more than {MAX_DEPTH} levels deep, which is not allowed")
         if isinstance(event, yaml.ScalarEvent):
             return self._scalar(event)
         if isinstance(event, yaml.SequenceStartEvent):
@@ -191,7 +220,7 @@ class _Composer:
             return tag
         shown = tag.replace("tag:yaml.org,2002:", "!!")
         self.problems.append(
-            SourceProblem(_line(event), f"the file uses the YAML tag '{shown}'; rule files may hold only "
+            SourceProblem(self._line(event), f"the file uses the YAML tag '{shown}'; rule files may hold only "
                                         "plain values, lists and mappings, never tags that build objects")
         )
         return None
@@ -199,9 +228,9 @@ class _Composer:
     def _scalar(self, event: yaml.ScalarEvent) -> ScalarNode:
         tag = self._plain_tag(event, yaml.ScalarNode, event.value)
         if tag is None:
-            return ScalarNode(None, _line(event))
+            return ScalarNode(None, self._line(event))
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-        return ScalarNode(self._construct(node), _line(event))
+        return ScalarNode(self._construct(node), self._line(event))
 
     def _construct(self, node: yaml.ScalarNode) -> object:
         """The scalar's value; a date-like word that is no real date (2026-02-30) stays text."""
@@ -216,14 +245,14 @@ class _Composer:
         while not self._parser.check_event(yaml.SequenceEndEvent):
             items.append(self._node(self._parser.get_event(), depth + 1))
         self._parser.get_event()
-        return ListNode(tuple(items), _line(event))
+        return ListNode(tuple(items), self._line(event))
 
     def _mapping(self, event: yaml.MappingStartEvent, depth: int) -> MapNode:
         self._plain_tag(event, yaml.MappingNode, None)
         entries: dict[str, Entry] = {}
         while not self._parser.check_event(yaml.MappingEndEvent):
             key_event = self._parser.get_event()
-            key_line = _line(key_event)
+            key_line = self._line(key_event)
             key = self._node(key_event, depth + 1)
             value = self._node(self._parser.get_event(), depth + 1)
             if not isinstance(key, ScalarNode):
@@ -236,4 +265,4 @@ class _Composer:
             else:
                 entries[key_event.value] = Entry(key_line, value)
         self._parser.get_event()
-        return MapNode(entries, _line(event))
+        return MapNode(entries, self._line(event))

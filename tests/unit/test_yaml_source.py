@@ -129,6 +129,25 @@ def test_a_key_written_twice_names_both_lines():
     assert (line, message) == (3, "the key 'name' is written twice (also line 2)")
 
 
+@pytest.mark.parametrize("odd_break", ["\x85", "\u2028", "\u2029", "\r"])
+@pytest.mark.parametrize("parser", ["libyaml", "pure python"])
+def test_lines_are_counted_as_an_editor_shows_them_not_at_yaml_only_line_breaks(monkeypatch, odd_break, parser):
+    # YAML breaks lines at NEL, the Unicode line/paragraph separators and a lone CR too; an editor
+    # (and so a marketer reading "line 3") only at "\n".
+    if parser == "pure python":
+        monkeypatch.setattr("loyalty.engine.yaml_source._PARSER", yaml.SafeLoader)
+    text = f"programme: x\nname: 'a{odd_break}b'\nrules: 'c{odd_break}{odd_break}d'\nname: B\n"
+    assert refusal(text) == (4, "the key 'name' is written twice (also line 2)")
+    root = read_yaml(f"a: 'x{odd_break}y'\nb: 1\n")
+    assert isinstance(root, MapNode) and root.key_line("b") == 2
+    line, message = refusal(f"a: 'x{odd_break}y'\nb: [1\n")
+    assert line == 3 and "not well-formed" in message
+
+
+def test_windows_line_ends_count_once():
+    assert refusal("programme: x\r\nname: A\r\nname: B\r\n") == (3, "the key 'name' is written twice (also line 2)")
+
+
 def test_two_documents_in_one_file_are_refused():
     line, message = refusal("programme: a\n---\nprogramme: b\n")
     assert (line, message) == (2, "the file holds a second YAML document at line 2; keep one per file")
