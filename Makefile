@@ -19,7 +19,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/loyalty db upgrade
 	$(BIN)/loyalty rules check
-	$(BIN)/loyalty demo --customers 200
+	$(BIN)/loyalty demo --customers 2000 --if-absent
+	$(BIN)/loyalty run-daily
+	@echo "A marketing key to try the API with (shown once):"
+	@$(BIN)/loyalty keys create --role marketing
 	$(BIN)/loyalty serve
 
 ## test: import contracts, then the whole suite (PostgreSQL variants run when LOYALTY_TEST_POSTGRES_URL is set)

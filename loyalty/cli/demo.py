@@ -13,7 +13,7 @@ from rich.progress import MofNCompleteColumn, Progress, TimeRemainingColumn
 from sqlalchemy import inspect
 
 from loyalty.cli.context import open_store
-from loyalty.services.demo import DemoSummary, generate_demo
+from loyalty.services.demo import DemoSummary, generate_demo, is_demo_loaded
 from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
 
 
@@ -27,13 +27,18 @@ def local_today() -> date:
 @click.option("--seed", type=int, default=1, show_default=True, help="The same seed gives the same rows.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The date the data is generated for (default: today in Asia/Ho_Chi_Minh).")
-def demo(customers: int, seed: int, today: datetime | None) -> None:
+@click.option("--if-absent", is_flag=True,
+              help="Leave the database as it is when this seed is already loaded (for scripts run twice).")
+def demo(customers: int, seed: int, today: datetime | None, if_absent: bool) -> None:
     """Add sample customers with Vietnamese names and 1-3 contracts each."""
     day = today.date() if today else local_today()
     store = open_store()
     try:
         if not inspect(store.engine).has_table("customers"):
             raise click.ClickException("The database has no tables yet; run `loyalty db upgrade` first.")
+        if if_absent and is_demo_loaded(store, seed):
+            click.echo(f"demo: the customers of seed {seed} are already loaded; nothing added.")
+            return
         started = time.perf_counter()
         with _progress_reporter(customers) as report:
             summary = generate_demo(store, customers, seed, day, progress=report)

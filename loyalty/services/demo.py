@@ -83,9 +83,20 @@ def generate_demo(store: Store, customers: int, seed: int, today: date,
     return summary
 
 
-def _refuse_a_second_load(session, seed: int) -> None:
+def is_demo_loaded(store: Store, seed: int) -> bool:
+    """Whether the demo customers of `seed` are already in the database."""
+    with store.reading() as session:
+        return _first_of_seed_exists(session, seed)
+
+
+def _first_of_seed_exists(session, seed: int) -> bool:
     first = demo_customer_id(seed, 1)
-    if session.scalar(select(Customer.id).where(Customer.id == first)) is not None:
+    return session.scalar(select(Customer.id).where(Customer.id == first)) is not None
+
+
+def _refuse_a_second_load(session, seed: int) -> None:
+    if _first_of_seed_exists(session, seed):
+        first = demo_customer_id(seed, 1)
         raise Conflict(f"Demo customers of seed {seed} are already loaded ({first} exists); "
                        f"choose another --seed to add more, or start from an empty database.")
 

@@ -46,3 +46,18 @@ def test_demo_on_a_database_without_tables_says_to_upgrade_first(tmp_path):
 def test_demo_needs_a_positive_number_of_customers(tmp_path):
     result = _run(f"sqlite:///{tmp_path / 'x.db'}", "demo", "--customers", "0")
     assert result.exit_code == 2
+
+
+def test_demo_if_absent_leaves_a_loaded_seed_as_it_is_so_make_run_can_run_twice(tmp_path):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert _run(url, "db", "upgrade").exit_code == 0
+    assert _run(url, "demo", "--customers", "30", "--if-absent").exit_code == 0
+    again = _run(url, "demo", "--customers", "30", "--if-absent")
+    assert again.exit_code == 0, again.output
+    assert "already loaded; nothing added" in again.output
+    store = Store(url)
+    try:
+        with store.reading() as session:
+            assert session.scalar(select(func.count()).select_from(Customer)) == 30
+    finally:
+        store.dispose()
