@@ -220,18 +220,10 @@ def database(directory: Path, postgres_url: str | None) -> Iterator[str]:
     if not postgres_url:
         yield f"sqlite:///{directory / 'bench.db'}"
         return
-    from sqlalchemy import create_engine, text
-    schema = f"loyalty_bench_{os.getpid()}"
-    admin = create_engine(postgres_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        joiner = "&" if "?" in postgres_url else "?"
-        yield f"{postgres_url}{joiner}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    sys.path.insert(0, str(ROOT))  # imported here, so the load generator's processes start light
+    from loyalty.store.scratch import scratch_postgres_store
+    with scratch_postgres_store(postgres_url, "loyalty_bench") as store:
+        yield store.url  # names the schema, so gunicorn's workers open the same one
 
 
 def main() -> None:

@@ -26,11 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
-
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,6 +37,7 @@ from loyalty.services.daily import run_daily  # noqa: E402
 from loyalty.services.demo import generate_demo  # noqa: E402
 from loyalty.store import Store  # noqa: E402
 from loyalty.store.schema import create_schema  # noqa: E402
+from loyalty.store.scratch import scratch_postgres_store  # noqa: E402
 
 from ingest import single_figures as ingest_figures  # noqa: E402  (bench/ingest.py: one place measures ingest)
 
@@ -98,31 +96,29 @@ def night_figures(store: Store, ruleset, day: date) -> dict:
             "awards_per_second": round(summary.awards / rules_seconds) if rules_seconds else None}
 
 
-def measure(url: str, customers: int, events: int, ruleset, **engine_kwargs) -> dict:
+def measure(store: Store, customers: int, events: int, ruleset) -> dict:
     """Demo data in a child process, then two nights and the ingest benchmark here."""
-    store = Store(url, **engine_kwargs)
     create_schema(store.engine)
     started = time.perf_counter()
-    schema = (engine_kwargs.get("connect_args") or {}).get("options", "")
-    subprocess.run([sys.executable, __file__, "--generate", url, str(customers), schema], check=True)
+    # store.url names the schema on PostgreSQL, so the child fills the same one.
+    subprocess.run([sys.executable, __file__, "--generate", store.url, str(customers)], check=True)
     figures = {"demo_seconds": round(time.perf_counter() - started, 1)}
     figures["first_night"] = night_figures(store, ruleset, NIGHT - timedelta(days=1))
     figures["anniversary_night"] = night_figures(store, ruleset, NIGHT)
     figures["ingest"] = ingest_figures(store, ruleset, customers, events)
-    store.dispose()
     return figures
 
 
-def generate(url: str, customers: int, options: str) -> None:
+def generate(url: str, customers: int) -> None:
     """The child process: the demo customers for the anniversary night."""
-    store = Store(url, **({"connect_args": {"options": options}} if options else {}))
+    store = Store(url)
     generate_demo(store, customers, SEED, NIGHT)
     store.dispose()
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--generate":
-        generate(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "")
+        generate(sys.argv[2], int(sys.argv[3]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -132,27 +128,18 @@ def main() -> None:
     result = {"customers": args.customers, "rules": len(ruleset.rules), "targets": {
         "rule_phases_seconds": {"sqlite": 5, "postgresql": 10}, "peak_memory_mb": 300, "ingest_p99_ms": 2}}
     with tempfile.TemporaryDirectory() as directory:
-        result["sqlite"] = measure(f"sqlite:///{Path(directory) / 'bench.db'}", args.customers, args.events, ruleset)
+        store = Store(f"sqlite:///{Path(directory) / 'bench.db'}")
+        try:
+            result["sqlite"] = measure(store, args.customers, args.events, ruleset)
+        finally:
+            store.dispose()
     postgres = os.environ.get("LOYALTY_BENCH_POSTGRES_URL") or os.environ.get("LOYALTY_TEST_POSTGRES_URL")
     if postgres:
-        result["postgresql"] = measure_postgresql(postgres, args.customers, args.events, ruleset)
+        with scratch_postgres_store(postgres, "bench_daily") as store:
+            result["postgresql"] = measure(store, args.customers, args.events, ruleset)
     result["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     result["peak_memory_is"] = "ru_maxrss of this process (demo data is generated in a child process)"
     print(json.dumps(result, ensure_ascii=False))
-
-
-def measure_postgresql(url: str, customers: int, events: int, ruleset) -> dict:
-    """The same in a temporary schema, dropped afterwards."""
-    schema = f"bench_daily_{uuid.uuid4().hex[:8]}"
-    admin = Store(url)
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        return measure(url, customers, events, ruleset, connect_args={"options": f"-csearch_path={schema}"})
-    finally:
-        with admin.engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -43,6 +42,7 @@ from loyalty.engine.model import (  # noqa: E402
 from loyalty.store import Store  # noqa: E402
 from loyalty.store.fact_columns import select_rule_masks, stream_rows  # noqa: E402
 from loyalty.store.schema import create_schema  # noqa: E402
+from loyalty.store.scratch import scratch_postgres_store  # noqa: E402
 
 TODAY = date(2026, 3, 15)
 HERE = SourceRef("generated.yaml", 1)
@@ -254,22 +254,12 @@ def bench_sqlite(count: int, ruleset: Ruleset) -> dict:
 
 
 def bench_postgresql(url: str, count: int, ruleset: Ruleset) -> dict:
-    schema = f"loyalty_bench_{uuid.uuid4().hex[:8]}"
-    admin = Store(url)
-    with admin.engine.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        store = Store(url, connect_args={"options": f"-csearch_path={schema}"})
+    with scratch_postgres_store(url, "loyalty_bench") as store:
         create_schema(store.engine)
         start = time.perf_counter()
         fill_postgresql(store, count)
         filled = time.perf_counter() - start
         figures = batch_throughput(store, ruleset)
-        store.dispose()
-    finally:
-        with admin.engine.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
     return {"fill_seconds": round(filled, 1), **figures}
 
 

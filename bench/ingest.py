@@ -19,13 +19,10 @@ import random
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from datetime import date, datetime, time as clock, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
 
-from sqlalchemy import event as sa_event, text
+from sqlalchemy import event as sa_event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,6 +34,7 @@ from loyalty.services.ingest import MAX_BATCH, ingest, ingest_many  # noqa: E402
 from loyalty.store import Store  # noqa: E402
 from loyalty.store.ledger import verify  # noqa: E402
 from loyalty.store.schema import create_schema  # noqa: E402
+from loyalty.store.scratch import scratch_postgres_store  # noqa: E402
 
 TODAY = date(2026, 11, 25)
 SEED = 1
@@ -132,23 +130,6 @@ def measure(store: Store, customers: int, events: int, batch_size: int) -> dict:
     return figures
 
 
-@contextmanager
-def postgresql_store(url: str) -> Iterator[Store]:
-    """A store on a new PostgreSQL schema, dropped afterwards."""
-    schema = f"bench_ingest_{uuid.uuid4().hex[:8]}"
-    admin = Store(url)
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    store = Store(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield store
-    finally:
-        store.dispose()
-        with admin.engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=10_000)
@@ -163,7 +144,7 @@ def main() -> None:
         store.dispose()
     postgres = os.environ.get("LOYALTY_BENCH_POSTGRES_URL") or os.environ.get("LOYALTY_TEST_POSTGRES_URL")
     if postgres:
-        with postgresql_store(postgres) as store:
+        with scratch_postgres_store(postgres, "bench_ingest") as store:
             result["postgresql"] = measure(store, args.customers, args.events, args.batch)
     result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result, ensure_ascii=False))

@@ -17,7 +17,6 @@ import os
 import tempfile
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -30,6 +29,7 @@ from loyalty.services.ledger_ops import verify_ledger
 from loyalty.store import Store, ledger
 from loyalty.store.bulk import insert_rows
 from loyalty.store.schema import create_schema
+from loyalty.store.scratch import scratch_postgres_store
 from loyalty.store.tables import LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation
 
 TODAY = date(2026, 11, 25)
@@ -54,19 +54,9 @@ def sqlite_store(directory: Path, name: str) -> Iterator[Store]:
 @contextmanager
 def postgresql_store(url: str) -> Iterator[Store]:
     """A new PostgreSQL schema with the tables, dropped afterwards."""
-    schema = f"loyalty_bench_{uuid.uuid4().hex[:10]}"
-    admin = Store(url)
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    store = Store(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with scratch_postgres_store(url, "loyalty_bench") as store:
         create_schema(store.engine)
         yield store
-    finally:
-        store.dispose()
-        with admin.engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def post(store: Store, customer_id: str, number: int, label: str) -> None:

@@ -6,15 +6,14 @@ runs can share one server; each test starts from empty tables.
 from __future__ import annotations
 
 import os
-import uuid
 from typing import Iterator
 
 import pytest
-from sqlalchemy import text
 
 from loyalty.store import Store
 from loyalty.store.base import Base
 from loyalty.store.schema import create_schema
+from loyalty.store.scratch import scratch_postgres_store
 
 POSTGRES_URL_VARIABLE = "LOYALTY_TEST_POSTGRES_URL"
 DATABASES = ("sqlite", "postgresql")
@@ -37,18 +36,10 @@ def _sqlite_store(tmp_path_factory) -> Iterator[Store]:
 
 @pytest.fixture(scope="session")
 def _postgresql_store() -> Iterator[Store]:
-    url = _postgres_url()
-    schema = f"loyalty_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = Store(url)
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    store = Store(url, connect_args={"options": f"-csearch_path={schema}"})
-    create_schema(store.engine)
-    yield store
-    store.dispose()
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    # The schema's name holds this process's id (and a random part): parallel sessions never meet.
+    with scratch_postgres_store(_postgres_url(), "loyalty_test") as store:
+        create_schema(store.engine)
+        yield store
 
 
 def empty_all_tables(store: Store) -> None:

@@ -11,14 +11,13 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from sqlalchemy import text
 
 from loyalty.engine.loader import load_ruleset
 from loyalty.services.daily import run_daily
@@ -26,6 +25,7 @@ from loyalty.services.demo import generate_demo
 from loyalty.store import Store
 from loyalty.store.daily_runs import phase_progress
 from loyalty.store.schema import create_schema
+from loyalty.store.scratch import scratch_postgres_store
 from tests.conftest import DATABASES, POSTGRES_URL_VARIABLE
 from tests.daily_support import ledger_snapshot
 from tests.ingest_support import ledger_problems
@@ -39,29 +39,19 @@ CUSTOMERS = 1_000
 @pytest.fixture(params=DATABASES, ids=DATABASES)
 def two_databases(request, tmp_path) -> Iterator[tuple[Store, Store]]:
     """Two empty databases of one kind, loaded with the same demo customers."""
-    if request.param == "sqlite":
-        urls = [f"sqlite:///{tmp_path / name}.db" for name in ("interrupted", "whole")]
-        admin = None
-    else:
-        base = os.environ.get(POSTGRES_URL_VARIABLE) or pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set")
-        schemas = [f"loyalty_resume_{uuid.uuid4().hex[:10]}" for _ in range(2)]
-        admin = Store(base)
-        with admin.engine.begin() as connection:
-            for schema in schemas:
-                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        urls = [f"{base}?options=-csearch_path%3D{schema}" for schema in schemas]
-    stores = [Store(url) for url in urls]
-    for store in stores:
-        create_schema(store.engine)
-        generate_demo(store, CUSTOMERS, 11, NIGHT)
-    yield stores[0], stores[1]
-    for store in stores:
-        store.dispose()
-    if admin is not None:
-        with admin.engine.begin() as connection:
-            for schema in schemas:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with ExitStack() as cleanup:
+        if request.param == "sqlite":
+            stores = [Store(f"sqlite:///{tmp_path / name}.db") for name in ("interrupted", "whole")]
+            for store in stores:
+                cleanup.callback(store.dispose)
+        else:
+            base = os.environ.get(POSTGRES_URL_VARIABLE) or pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set")
+            # store.url names the schema, so the run-daily subprocess works in it too.
+            stores = [cleanup.enter_context(scratch_postgres_store(base, "loyalty_resume")) for _ in range(2)]
+        for store in stores:
+            create_schema(store.engine)
+            generate_demo(store, CUSTOMERS, 11, NIGHT)
+        yield stores[0], stores[1]
 
 
 def _run_daily(store: Store, chunk: int) -> subprocess.Popen:

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from datetime import date
 from typing import Iterator
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from loyalty.store import Store
 from loyalty.store.migrate import (
@@ -20,6 +19,7 @@ from loyalty.store.migrate import (
     schema_differences,
     upgrade,
 )
+from loyalty.store.scratch import scratch_postgres_store
 from loyalty.store.tables import Customer
 
 DATABASES = ("sqlite", "postgresql")
@@ -36,22 +36,8 @@ def empty_database(request, tmp_path) -> Iterator[Store]:
     url = os.environ.get("LOYALTY_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("LOYALTY_TEST_POSTGRES_URL is not set: the PostgreSQL variant is skipped")
-    yield from _fresh_postgres_schema(url)
-
-
-def _fresh_postgres_schema(url: str) -> Iterator[Store]:
-    schema = f"loyalty_migrate_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = Store(url)
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    store = Store(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with scratch_postgres_store(url, "loyalty_migrate") as store:
         yield store
-    finally:
-        store.dispose()
-        with admin.engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_the_migrated_schema_is_the_schema_the_tables_declare(empty_database):
