@@ -16,7 +16,7 @@ from flask_smorest.spec.plugins import integerconverter2paramschema
 from sqlalchemy.exc import SQLAlchemyError
 
 from api import auth, customers, events, explain, health, points, redemptions, rewards
-from api import approvals, reports, rules
+from api import approvals, grants, reports, rules
 from api.blueprint import IdConverter
 from api.body import DEFAULT_MAX_CONTENT_LENGTH, ApiRequest, guard_body
 from api.context import EXTENSION, LoyaltyApp
@@ -32,8 +32,8 @@ from loyalty.store import Store, default_database_url
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-RESOURCES = (health.blp, rewards.blp, customers.blp, redemptions.blp, events.blp, points.blp, explain.blp,
-             rules.blp, approvals.blp, reports.blp)
+RESOURCES = (health.blp, rewards.blp, customers.blp, redemptions.blp, grants.blp, events.blp, points.blp,
+             explain.blp, rules.blp, approvals.blp, reports.blp)
 """Every resource blueprint, registered under /api/v1 in this order."""
 
 

@@ -129,6 +129,22 @@ class UnknownRedemption(NotFound):
         super().__init__(f"Redemption {redemption_id} does not exist.")
 
 
+class UnknownGrant(NotFound):
+    """A reward grant id that does not exist."""
+
+    def __init__(self, grant_id: int):
+        self.grant_id = grant_id
+        super().__init__(f"Reward grant {grant_id} does not exist.")
+
+
+class GrantSettled(Conflict):
+    """Fulfilling a reward grant that was cancelled."""
+
+    def __init__(self, grant_id: int, status: str, wanted: str):
+        self.grant_id, self.status = grant_id, status
+        super().__init__(f"Reward grant {grant_id} is already {status}; it cannot be {wanted}.")
+
+
 class NotEnoughPointsForReward(InsufficientPoints):
     """A reward costing more than the customer can spend now; nothing was taken."""
 

@@ -31,6 +31,8 @@ CONTRACT: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/redemptions"): {"billing"},
     ("POST", "/redemptions/{redemption_id}/fulfil"): {"billing"},
     ("POST", "/redemptions/{redemption_id}/cancel"): {"billing", "customer"},
+    ("GET", "/grants"): {"billing"},
+    ("POST", "/grants/{grant_id}/fulfil"): {"billing"},
     ("GET", "/rules"): {"marketing"},
     ("POST", "/rules/check"): {"marketing"},
     ("POST", "/rules/simulate"): {"marketing"},

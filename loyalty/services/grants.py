@@ -1,0 +1,97 @@
+"""Reward grants for billing: free catalogue rewards given by rules and goodwill bill credits.
+
+Ingest (`awarding.py`) and marketing's approvals (`approvals.py`) write them `pending`; billing lists
+them oldest first (keyset pages, like `redemptions_in_status`), applies them on the next bill and
+fulfils them here. Fulfilling twice changes nothing; a cancelled grant cannot be fulfilled.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from loyalty.errors import FieldErrors, GrantSettled, UnknownGrant
+from loyalty.services.redemption_reads import _parse
+from loyalty.store import Store
+from loyalty.store.audit import record
+from loyalty.store.tables import Award, RewardGrant
+
+PENDING, FULFILLED, CANCELLED = "pending", "fulfilled", "cancelled"
+GRANT_STATUSES = (PENDING, FULFILLED, CANCELLED)
+"""As `reward_grants`' CHECK constraint `status_known` allows."""
+
+__all__ = ["GRANT_STATUSES", "GrantView", "fulfil_grant", "grants_in_status"]
+
+
+@dataclass(frozen=True)
+class GrantView:
+    """A reward grant as billing sees it."""
+
+    id: int
+    customer_id: str
+    kind: str
+    """`reward` (a catalogue item given free) or `bill_credit` (goodwill, `amount` VND)."""
+    reward_id: str | None
+    amount: int | None
+    """VND, for a bill credit."""
+    award_id: int
+    rule_id: str
+    programme_id: str
+    status: str
+    created_at: datetime
+    fulfilled_at: datetime | None
+
+    def cursor(self) -> list[Any]:
+        """The sort key of billing's list, oldest first."""
+        return [self.created_at.isoformat(), self.id]
+
+
+def grants_in_status(store: Store, status: str, cursor: Sequence[Any] | None, limit: int) -> list[GrantView]:
+    """Reward grants in `status`, oldest first, `limit` of them after `cursor` (a previous `cursor()`)."""
+    if status not in GRANT_STATUSES:
+        raise FieldErrors({"status": [f"One of {', '.join(GRANT_STATUSES)}."]})
+    query = (
+        select(RewardGrant, Award.rule_id, Award.programme_id)
+        .join(Award, Award.id == RewardGrant.award_id)
+        .where(RewardGrant.status == status)
+        .order_by(RewardGrant.granted_at, RewardGrant.id).limit(limit)
+    )
+    if cursor is not None:
+        at, last_id = _parse(cursor, (datetime, int))
+        query = query.where(or_(RewardGrant.granted_at > at,
+                                and_(RewardGrant.granted_at == at, RewardGrant.id > last_id)))
+    with store.reading() as session:
+        return [_view_of(grant, rule_id, programme_id) for grant, rule_id, programme_id in session.execute(query)]
+
+
+def fulfil_grant(store: Store, grant_id: int, actor: str, at: datetime) -> GrantView:
+    """Billing applied the grant on a bill: it is fulfilled; fulfilling it again changes nothing."""
+    return store.run(lambda session: _fulfil(session, grant_id, actor, at))
+
+
+def _fulfil(session: Session, grant_id: int, actor: str, at: datetime) -> GrantView:
+    grant = session.scalars(
+        select(RewardGrant).where(RewardGrant.id == grant_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if grant is None:
+        raise UnknownGrant(grant_id)
+    if grant.status == CANCELLED:
+        raise GrantSettled(grant.id, CANCELLED, FULFILLED)
+    if grant.status == PENDING:
+        grant.status, grant.fulfilled_at = FULFILLED, at
+        record(session, actor=actor, action="grant.fulfilled", subject_type="reward_grant",
+               subject_id=grant.id, occurred_at=at, customer_id=grant.customer_id,
+               details={"kind": grant.kind, "reward_id": grant.reward_id, "amount": grant.amount,
+                        "award_id": grant.award_id})
+        session.flush()
+    award = session.get(Award, grant.award_id)
+    return _view_of(grant, award.rule_id, award.programme_id)
+
+
+def _view_of(grant: RewardGrant, rule_id: str, programme_id: str) -> GrantView:
+    return GrantView(grant.id, grant.customer_id, grant.kind, grant.reward_id, grant.amount, grant.award_id,
+                     rule_id, programme_id, grant.status, grant.granted_at, grant.fulfilled_at)
