@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from loyalty.errors import DuplicateEvent, EventConflict, EventOutOfOrder, FieldErrors
 from loyalty.services import ingest as ingest_module
+from loyalty.services import ingest_batch as ingest_batch_module
 from loyalty.services.ingest import MAX_BATCH, ingest, ingest_many
 from loyalty.store.tables import Contract, Customer, Event
 
@@ -189,10 +190,20 @@ def test_a_crash_in_a_batch_loses_only_its_uncommitted_chunk_and_a_resend_comple
         return real_apply(session, loaded, **options)
 
     monkeypatch.setattr(ingest_module, "apply_event", crash_at_evt_6)
+    monkeypatch.setattr(ingest_batch_module, "CHUNK", 2)  # paid invoices take the set-based path: crash it too
+    real_decide = ingest_batch_module.decide
+
+    def decide_crashing_at_evt_6(compiled, facts, snapshot, *args):
+        if snapshot.id == "evt-6":
+            raise RuntimeError("the worker died")
+        return real_decide(compiled, facts, snapshot, *args)
+
+    monkeypatch.setattr(ingest_batch_module, "decide", decide_crashing_at_evt_6)
     with pytest.raises(RuntimeError):
         ingest_many(an_phat, INVOICE_POINTS, batch, RECEIVED)
     assert events_recorded(an_phat) == 2 + 2  # evt-3 and evt-4 committed; evt-5 went with evt-6's chunk
     monkeypatch.setattr(ingest_module, "apply_event", real_apply)
+    monkeypatch.setattr(ingest_batch_module, "decide", real_decide)
     results = ingest_many(an_phat, INVOICE_POINTS, batch, RECEIVED)
     assert [r.replayed for r in results] == [True, True, False, False, False]
     assert points_of(an_phat, "C001") == (500, 0, 0)
