@@ -183,6 +183,7 @@ class _Run:
         self.subjects: dict[tuple[str, str], str] = {}
         self.given: set[tuple[str, str, str]] = set()
         self.issued: dict[tuple, int] = {}
+        self.periods: dict[str, set[tuple[date | None, date | None]]] = {}  # loaded, per programme
         self.issued_here: list[tuple[str, str, date, int]] = []  # (programme, customer, day, points)
         self.event_rows: list[tuple] = []
         self.award_rows: list[tuple] = []
@@ -306,15 +307,18 @@ class _Run:
                 if programme == programme_id and counted in loaded and _within(day, first, last):
                     loaded[counted] += points
             self.issued.update(loaded)
+            self.periods.setdefault(programme_id, set()).add((first, last))
         return self.issued[key]
 
     def _count_issued(self, programme_id: str, customer_id: str, today: date, points: int) -> None:
         if not points:
             return
         self.issued_here.append((programme_id, customer_id, today, points))
-        for (programme, first, last, customer), _ in list(self.issued.items()):
-            if programme == programme_id and customer in (None, customer_id) and _within(today, first, last):
-                self.issued[(programme, first, last, customer)] += points
+        for first, last in self.periods.get(programme_id, ()):
+            if _within(today, first, last):
+                for key in ((programme_id, first, last, None), (programme_id, first, last, customer_id)):
+                    if key in self.issued:
+                        self.issued[key] += points
 
     def _deliver(self, customer: _Customer, today: date, award, clawback_on: str | None) -> GivenAward:
         """`_deliver`'s rows, kept for `_write`; the customer's tier and status points move now."""
