@@ -53,7 +53,7 @@ def ingest_many(store: Store, ruleset: Ruleset | CompiledRuleset, events: list[A
                 received_at: datetime) -> list[IngestResult | LoyaltyError]:
     """Each event all or nothing, in the order given: a refused one neither writes nor stops the rest.
 
-    Set-based (`ingest_batch`, decision 21): the answers and rows of `ingest` one event after the
+    Set-based (`ingest_batch`, decision 20): the answers and rows of `ingest` one event after the
     other, a few statements per table for the batch. A crash loses only the uncommitted chunk,
     which billing resends.
     """
