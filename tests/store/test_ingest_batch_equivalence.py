@@ -292,3 +292,19 @@ def _plain(value: Any, awards: dict[int, str]) -> Any:
 def _answers(results: list, awards: dict[int, str]) -> list:
     return [(type(r).__name__, _plain(r.as_dict(), awards), r.replayed) if isinstance(r, IngestResult)
             else (type(r).__name__, str(r), getattr(r, "errors", None)) for r in results]
+
+
+def test_a_chunk_whose_claims_another_writer_raced_runs_again_one_event_at_a_time(store, monkeypatch):
+    from loyalty.services import ingest_batch
+    for item in _setup():
+        ingest(store, RULES, item, RECEIVED)
+    real_claim, calls = ingest_batch.bulk.claim_events, []
+
+    def raced_once(session, rows):
+        calls.append(len(rows))
+        return real_claim(session, rows) - (1 if len(calls) == 1 else 0)
+
+    monkeypatch.setattr(ingest_batch.bulk, "claim_events", raced_once)
+    results = ingest_many(store, RULES, [invoice_paid(f"i-{n}", 2_000_000, "C1") for n in range(3)], RECEIVED)
+    assert calls == [3] and [len(r.awards) for r in results] == [4, 4, 3]
+    assert ledger_problems(store) == []
