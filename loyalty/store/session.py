@@ -3,6 +3,8 @@
 SQLite: WAL, a busy timeout, foreign keys on, and write transactions that begin IMMEDIATE, because
 pysqlite's deferred BEGIN lets two writers read the same balance and both spend it (and SQLite
 ignores FOR UPDATE). Read-only units of work begin DEFERRED so readers never queue behind writers.
+On a SQLite file, writers first queue on a lock file beside it (`loyalty.store.writer_lock`), so
+they wake as soon as the writer before them commits instead of sleeping in SQLite's busy handler.
 PostgreSQL: READ COMMITTED with explicit row locks taken by the ledger in a fixed order; a
 serialization failure or deadlock rolls back and the whole unit of work runs again.
 """
@@ -17,6 +19,8 @@ from typing import Callable, Iterator, TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from loyalty.store.writer_lock import WriterLock, lock_path_for
 
 T = TypeVar("T")
 
@@ -55,10 +59,55 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    path = lock_path_for(engine.url.database)
+    writers = WriterLock(path) if path else None
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        read_only = connection.get_execution_options().get("loyalty_read_only", False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get("loyalty_read_only", False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        if writers is None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        writers.acquire(dbapi_connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.release(dbapi_connection)
+            raise
+
+    if writers is not None:
+        _release_after_transactions(engine, writers)
+
+
+def _release_after_transactions(engine: Engine, writers: WriterLock) -> None:
+    """Let go of the writer lock right after COMMIT or ROLLBACK, and whenever a connection leaves use.
+
+    SQLAlchemy's `commit` and `rollback` events fire before the statement is sent, so the dialect's
+    own `do_commit`/`do_rollback` (this engine's instance only) are wrapped to release after it.
+    """
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            writers.release(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+
+    def do_rollback(dbapi_connection) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            writers.release(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+
+    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+
+    # a connection invalidated mid-transaction is closed without a ROLLBACK through the dialect
+    for name in ("checkin", "invalidate", "soft_invalidate", "close", "close_detached"):
+        event.listen(engine, name, lambda dbapi_connection, *_: writers.release(dbapi_connection))
 
 
 class Store:
