@@ -82,7 +82,7 @@ def run_daily(store: Store, ruleset: Ruleset, day: date, progress: Progress | No
 
 def _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summary) -> None:
     event_type, scope = ("anniversary", is_anniversary(day)) if phase == "anniversaries" else ("daily", None)
-    rules = NightRules(ruleset, event_type, day)
+    rules = NightRules(ruleset, event_type, day, scope, chunk_size)
     if not rules.rules:
         return
     event_id = night_event_id(event_type, day)
@@ -92,7 +92,7 @@ def _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summar
         total = runs.count_in_scope(session, scope)
     seen = done.customers
     while True:
-        result = store.run(lambda session: _award_and_record(session, rules, phase, scope, chunk_size, at))
+        result = store.run(lambda session: _award_and_record(session, rules, phase, at))
         if not result.customers:
             return
         seen += result.customers
@@ -100,9 +100,9 @@ def _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summar
         report(phase, seen, total)
 
 
-def _award_and_record(session, rules, phase, scope, chunk_size, at):
+def _award_and_record(session, rules, phase, at):
     after = runs.lock_phase(session, rules.day, phase).last_customer_id
-    result = award_chunk(session, rules, scope, after, chunk_size, at)
+    result = award_chunk(session, rules, after, at)
     if result.customers:
         points = sum(g.night.award.points for g in result.given)
         runs.record_chunk(session, rules.day, phase, result.last_customer_id, customers=result.customers,

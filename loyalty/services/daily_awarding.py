@@ -1,8 +1,9 @@
 """The night's time events (`anniversary`, `daily`) decided for a chunk of customers at once.
 
-The database evaluates every rule of the event over the chunk in one scan (`select_rule_masks`),
-which also returns a mask of the awards each customer already has (`given_masks`). Python then
-applies `decide`'s precedence to each customer's mask of matched rules, once per distinct mask: a
+The database evaluates every rule of the event over the chunk in one scan (`loyalty.store.night_scan`):
+where a slot's awards are fixed it picks the winner and drops it if already given; elsewhere it
+sets a bit per matching rule beside a mask of the awards each customer already has (`given_masks`).
+Python then applies `decide`'s precedence to each customer's masks, once per distinct mask: a
 group is won by its highest-ranked candidate (priority, then file order), ungrouped rules stack,
 and a rule outside its validity window on the night is not a candidate. Awards are built by the engine's `build_award`,
 so amounts, expiry and once-keys are exactly what an event would give. Budgets and caps are
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, true
+from sqlalchemy import ColumnElement, Connection, Select, String, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from loyalty.engine.awards import once_key
@@ -27,7 +28,8 @@ from loyalty.store.daily_awards import (
     Given, NightAward, already_given, give_night_awards, given_masks, points_issued_to, record_stopped,
     without_jit,
 )
-from loyalty.store.fact_columns import MASK_BITS, fact_columns, select_rule_masks
+from loyalty.store.fact_columns import MASK_BITS, fact_columns, fact_thresholds
+from loyalty.store.night_scan import CompiledScan, Slot, can_fold, candidate_masks
 from loyalty.store.tables import Customer
 
 ACTOR = "rules"
@@ -49,39 +51,78 @@ class ChunkResult:
 
 
 class NightRules:
-    """The rules of one time event that may award on one night, ranked for precedence."""
+    """The rules of one time event that may award on one night, ranked for precedence.
 
-    def __init__(self, ruleset, event_type: str, day: date):
+    `scope` limits the customers (the night's anniversaries), `chunk` is customers per scan.
+    """
+
+    def __init__(self, ruleset, event_type: str, day: date, scope: ColumnElement[bool] | None = None,
+                 chunk: int = 10_000):
         self.compiled: CompiledRuleset = compile_ruleset(ruleset)
         self.day = day
         self.event = EventSnapshot(type=event_type, id=night_event_id(event_type, day))
         self.rules: list[Rule] = [rule for rule in self.compiled.ruleset.rules_for(event_type)
                                   if is_valid_on(rule.valid, day)]
-        self.slots = _slots(self.rules)
         self.formula_facts = sorted({f.of for r in self.rules for f in (r.then.points, r.then.status_points)
                                      if f is not None and f.of})
         self.templates = [self._build(rule, {}, None) for rule in self.rules]
         self.per_customer_key = [r.once_per == "contract" for r in self.rules]
         self.per_customer = [_uses_facts(r) or r.once_per == "contract" for r in self.rules]
+        self.keys = [None if self.per_customer_key[i] else (r.id, once_key(r.once_per, day, self.event.id, None))
+                     for i, r in enumerate(self.rules)]
+        self.slots = [slot for slot in map(self._slot, _slots(self.rules)) if slot.members]
         self.width = max(1, -(-len(self.rules) // MASK_BITS))
+        self.scope, self.chunk = scope, chunk
+        self._scans: dict[str, tuple[CompiledScan, CompiledScan]] = {}
         self._memo: dict[tuple[int, ...], list[tuple[int, Decided]]] = {}
         """New winners per (match masks, given masks): a night has few distinct ones."""
+
+    def _slot(self, members: tuple[int, ...]) -> Slot:
+        """Folded when every member's award is fixed: members that give nothing then never win, so go."""
+        if can_fold(members) and not any(self.per_customer[i] for i in members):
+            return Slot(tuple(i for i in members if self.templates[i] is not None), folded=True)
+        return Slot(members, folded=False)
 
     def _build(self, rule: Rule, facts: dict, contract_id: str | None) -> Decided | None:
         award = build_award(rule, self.compiled.version, facts, self.event, self.day, contract_id)
         return None if isinstance(award, str) else award
 
-    def select(self, scope: ColumnElement[bool] | None, after: str | None, limit: int):
-        """One scan: the next `limit` customers in scope after `after`, with the bit masks of their matches."""
-        where = and_(scope if scope is not None else true(), Customer.id > after if after else true())
+    def select(self) -> Select:
+        """Customers after `after` up to `upto` (both parameters) in scope that some rule could still award.
+
+        The masks are tested in WHERE and only the rows that pass compute their columns again, so a
+        night reads the few customers with something new, not the million without.
+        """
+        where = and_(self._in_scope(), Customer.id <= bindparam("upto", "", type_=String))
         columns = fact_columns(self.day)
+        masks = candidate_masks(self.rules, self.slots, self.keys, columns, fact_thresholds(self.day))
+        unfolded = {i for slot in self.slots if not slot.folded for i in slot.members}
+        given = given_masks(Customer.id, [key if i in unfolded else None for i, key in enumerate(self.keys)],
+                            MASK_BITS)
         extra = [Customer.main_contract_id, Customer.tier] + [columns[f].label(f"fact_{i}")
                                                              for i, f in enumerate(self.formula_facts)]
-        keys = [None if self.per_customer_key[i] else (r.id, once_key(r.once_per, self.day, self.event.id, None))
-                for i, r in enumerate(self.rules)]
-        given = given_masks(Customer.id, keys, MASK_BITS)
-        return (select_rule_masks(self.rules, self.day, where).add_columns(*given, *extra)
-                .order_by(Customer.id).limit(limit))
+        candidates = or_(*[mask != 0 for mask in masks])
+        return select(Customer.id, *masks, *given, *extra).where(where, candidates).order_by(Customer.id)
+
+    def bounds(self) -> Select:
+        """How many customers in scope follow `after` within one chunk, and the last of them."""
+        chunk = select(Customer.id).where(self._in_scope()).order_by(Customer.id).limit(self.chunk).subquery()
+        return select(func.count(), func.max(chunk.c.id))
+
+    def _in_scope(self) -> ColumnElement[bool]:
+        after = Customer.id > bindparam("after", "", type_=String)
+        return after if self.scope is None else and_(self.scope, after)
+
+    def next_chunk(self, connection: Connection, after: str | None) -> tuple[int, str | None, list[tuple]]:
+        """(customers in the chunk, the last one's id, the rows of those with candidate awards)."""
+        scans = self._scans.get(connection.dialect.name)
+        if scans is None:
+            scans = self._scans[connection.dialect.name] = (CompiledScan(self.bounds(), connection),
+                                                            CompiledScan(self.select(), connection))
+        [(count, upto)] = scans[0].rows(connection, {"after": after or ""})
+        if not count:
+            return 0, None, []
+        return count, upto, scans[1].rows(connection, {"after": after or "", "upto": upto})
 
     def contract_and_tier(self, row) -> tuple[str | None, str | None]:
         """The customer's main contract id and tier, from a row of `select`."""
@@ -110,7 +151,7 @@ class NightRules:
         """`decide`'s precedence: in each slot the best-ranked matching rule that gives something."""
         won = []
         for slot in self.slots:
-            for i in slot:
+            for i in slot.members:
                 award = self._award_for(i, facts, contract_id) if matched[i] else None
                 if award is not None:
                     won.append((i, award))
@@ -135,12 +176,11 @@ def _slots(rules: list[Rule]) -> list[tuple[int, ...]]:
     return [tuple(sorted(members, key=lambda i: (-rules[i].priority, rules[i].order))) for members in slots.values()]
 
 
-def award_chunk(session: Session, rules: NightRules, scope: ColumnElement[bool] | None, after: str | None,
-                limit: int, at: datetime) -> ChunkResult:
+def award_chunk(session: Session, rules: NightRules, after: str | None, at: datetime) -> ChunkResult:
     """Decide and give the night's awards to the next chunk of customers, in the caller's transaction."""
     without_jit(session)
-    rows = session.connection().execute(rules.select(scope, after, limit)).all()
-    if not rows:
+    count, upto, rows = rules.next_chunk(session.connection(), after)
+    if not count:
         return ChunkResult()
     decided = []
     for row in rows:
@@ -154,7 +194,7 @@ def award_chunk(session: Session, rules: NightRules, scope: ColumnElement[bool] 
     fresh = [entry for entry in decided if (entry[0], entry[-1].rule_id, entry[-1].once_key) not in seen]
     nights, stopped = _within_limits(session, rules, fresh, at)
     given = give_night_awards(session, nights, rules.day, at, ACTOR)
-    return ChunkResult(len(rows), rows[-1][0], given, stopped)
+    return ChunkResult(count, upto, given, stopped)
 
 
 def _within_limits(session: Session, rules: NightRules, fresh, at: datetime) -> tuple[list[NightAward], int]:
