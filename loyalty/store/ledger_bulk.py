@@ -4,8 +4,8 @@ It writes exactly the rows `loyalty.store.ledger.earn` would write for each awar
 other: the customer's three accounts and the issuance accounts (created on demand), one `earn`
 transaction per award, its entries in account-id order, the balances, one lot per currency with
 its first allocation, the mirrored status points and the `ledger.earn` audit row. The plans come
-from `loyalty.ledger.plan_earn` and are checked as `write_plan` checks them; a test compares the
-two paths row for row. Customers are locked in id order before any account, as `earn` does.
+from `loyalty.ledger.plan_earn` and are checked as `write_plan` checks them, once per kind of
+earning (`_Shape`); a test compares the two paths row for row. Customers are locked in id order before any account, as `earn` does.
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty.ledger import (
-    AVAILABLE, CUSTOMER_ACCOUNTS, ISSUANCE, PENDING, REWARD, STATUS, STATUS_POINTS, AccountRef, Plan,
-    customer_account, plan_earn, system_account,
+    AVAILABLE, CUSTOMER_ACCOUNTS, ISSUANCE, PENDING, REWARD, STATUS, STATUS_POINTS, AccountRef, customer_account,
+    plan_earn, system_account,
 )
 from loyalty.store.bulk import insert_rows
 from loyalty.store.bulk_rows import reserve_ids, stored_date, stored_time, update_rows
@@ -54,11 +54,9 @@ def earn_many(session: Session, earnings: Sequence[Earning], *, occurred_at: dat
     """Post every earning as its own `earn` transaction; returns how many were posted."""
     if not earnings:
         return 0
-    plans = [plan_earn(e.customer_id, points=e.points, status_points=e.status_points, earned_at=occurred_at,
-                       expires_on=e.expires_on, vests_on=e.vests_on, programme=e.programme,
-                       reference=e.reference) for e in earnings]
-    for plan in plans:
-        plan.check()
+    shapes: dict[tuple, _Shape] = {}
+    shaped = [(e, shapes.get(_shape_key(e)) or shapes.setdefault(_shape_key(e), _Shape.of(e, occurred_at)))
+              for e in earnings]
     customer_ids = sorted({e.customer_id for e in earnings})
     lock_customers(session, customer_ids)
     accounts = _accounts(session, customer_ids)
@@ -69,11 +67,45 @@ def earn_many(session: Session, earnings: Sequence[Earning], *, occurred_at: dat
                  "shortfall"),
                 [(i, "earn", e.customer_id, at, e.reference, e.reason, actor, e.ruleset_version, 0)
                  for i, e in zip(ids, earnings)])
-    _insert_entries(session, plans, ids, accounts)
-    _insert_lots(session, plans, ids, accounts, at)
-    _mirror_status_points(session, plans)
-    _audit(session, earnings, plans, ids, at, actor)
-    return len(plans)
+    _insert_entries(session, shaped, ids, accounts)
+    _insert_lots(session, shaped, ids, accounts, at)
+    _mirror_status_points(session, shaped)
+    _audit(session, shaped, ids, at, actor)
+    return len(earnings)
+
+
+def _shape_key(e: Earning) -> tuple:
+    return e.points, e.status_points, e.expires_on, e.vests_on
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What `plan_earn` plans for one kind of earning, whoever earns it: a night gives a few kinds to
+    many customers, so each kind is planned and checked once, and only the names change per customer.
+
+    `entries` are (customer account kind or None, system account code or None, amount), `lots` are
+    (customer account kind, amount, expires_on, vests_on); `details` is the audit row's JSON
+    without its reference.
+    """
+
+    entries: tuple[tuple[str | None, str | None, int], ...]
+    lots: tuple[tuple[str, int, date | None, date | None], ...]
+    status_points: int
+    details: str
+
+    @classmethod
+    def of(cls, earning: Earning, occurred_at: datetime) -> _Shape:
+        anyone = "\x00"  # a customer id no customer has: the plan's accounts name it only
+        plan = plan_earn(anyone, points=earning.points, status_points=earning.status_points,
+                         earned_at=occurred_at, expires_on=earning.expires_on, vests_on=earning.vests_on)
+        plan.check()
+        entries = tuple((ref.kind if ref.customer_id is not None else None,
+                         ref.code if ref.customer_id is None else None, amount)
+                        for ref, amount in plan.nonzero_entries())
+        lots = tuple((lot.account.kind, lot.amount, lot.expires_on, lot.vests_on) for lot in plan.new_lots)
+        details = json.dumps({"points": plan.points(AVAILABLE), "pending_points": plan.points(PENDING),
+                              "status_points": plan.points(STATUS_POINTS), "reference": None})
+        return cls(entries, lots, plan.points(STATUS_POINTS), details[:-len("null}")])
 
 
 def lock_customers(session: Session, customer_ids: list[str]) -> None:
@@ -109,50 +141,55 @@ def _ids_by_code(session: Session, refs: list[AccountRef]) -> dict[str, int]:
     return found
 
 
-def _insert_entries(session, plans: list[Plan], ids: list[int], accounts: dict[str, int]) -> None:
+def _insert_entries(session, shaped: list[tuple[Earning, _Shape]], ids: list[int], accounts: dict[str, int]) -> None:
     rows, moves = [], defaultdict(int)
-    for plan, transaction_id in zip(plans, ids):
-        for ref, amount in sorted(plan.nonzero_entries(), key=lambda e: accounts[e[0].code]):
-            rows.append((transaction_id, accounts[ref.code], amount))
-            moves[accounts[ref.code]] += amount
+    for (earning, shape), transaction_id in zip(shaped, ids):
+        lines = sorted((accounts[_code(earning.customer_id, kind) if kind else system], amount)
+                       for kind, system, amount in shape.entries)
+        for account_id, amount in lines:
+            rows.append((transaction_id, account_id, amount))
+            moves[account_id] += amount
     entry_ids = reserve_ids(session, LedgerEntry.__table__, len(rows))
     insert_rows(session, LedgerEntry.__table__, ("id", "transaction_id", "account_id", "amount"),
                 [(i, *row) for i, row in zip(entry_ids, rows)])
     update_rows(session, LedgerAccount.__table__, "balance", sorted(moves.items()), add=True)
 
 
-def _insert_lots(session, plans, ids, accounts, at: str) -> None:
-    """Each plan's new lots, and the first allocation of each (its whole amount)."""
-    new = [(transaction_id, plan.customer_id, lot) for plan, transaction_id in zip(plans, ids) for lot in plan.new_lots]
+def _code(customer_id: str, kind: str) -> str:
+    """`customer_account(customer_id, kind).code`, without building the reference."""
+    return f"customer:{customer_id}:{kind}"
+
+
+def _insert_lots(session, shaped: list[tuple[Earning, _Shape]], ids: list[int], accounts: dict[str, int],
+                 at: str) -> None:
+    """Each earning's new lots, and the first allocation of each (its whole amount)."""
+    new = [(transaction_id, earning, lot) for (earning, shape), transaction_id in zip(shaped, ids)
+           for lot in shape.lots]
     lot_ids = reserve_ids(session, Lot.__table__, len(new))
     insert_rows(session, Lot.__table__,
                 ("id", "customer_id", "account_id", "amount", "remaining", "earned_at", "expires_on", "vests_on",
                  "programme", "reference", "created_by_id"),
-                [(i, customer, accounts[lot.account.code], lot.amount, lot.amount, at, stored_date(lot.expires_on),
-                  stored_date(lot.vests_on), lot.programme, lot.reference, transaction_id)
-                 for i, (transaction_id, customer, lot) in zip(lot_ids, new)])
+                [(i, e.customer_id, accounts[_code(e.customer_id, kind)], amount, amount, at, stored_date(expires_on),
+                  stored_date(vests_on), e.programme, e.reference, transaction_id)
+                 for i, (transaction_id, e, (kind, amount, expires_on, vests_on)) in zip(lot_ids, new)])
     allocation_ids = reserve_ids(session, LotAllocation.__table__, len(new))
     insert_rows(session, LotAllocation.__table__, ("id", "transaction_id", "lot_id", "amount"),
-                [(a, transaction_id, i, lot.amount)
-                 for a, i, (transaction_id, _c, lot) in zip(allocation_ids, lot_ids, new)])
+                [(a, transaction_id, i, lot[1]) for a, i, (transaction_id, _e, lot) in zip(allocation_ids, lot_ids, new)])
 
 
-def _mirror_status_points(session, plans: list[Plan]) -> None:
+def _mirror_status_points(session, shaped: list[tuple[Earning, _Shape]]) -> None:
     changes: dict[str, int] = defaultdict(int)
-    for plan in plans:
-        changes[plan.customer_id] += plan.points(STATUS_POINTS)
-    update_rows(session, Customer.__table__, "status_points", [(c, n) for c, n in sorted(changes.items()) if n],
-                add=True)
+    for earning, shape in shaped:
+        if shape.status_points:
+            changes[earning.customer_id] += shape.status_points
+    update_rows(session, Customer.__table__, "status_points", sorted(changes.items()), add=True)
 
 
-def _audit(session, earnings, plans, ids, at: str, actor: str) -> None:
-    rows = []
-    for earning, plan, transaction_id in zip(earnings, plans, ids):
-        details = {"points": plan.points(AVAILABLE), "pending_points": plan.points(PENDING),
-                   "status_points": plan.points(STATUS_POINTS), "reference": plan.reference}
-        rows.append((at, actor, "ledger.earn", "ledger_transaction", str(transaction_id), plan.customer_id,
-                     earning.reason, earning.ruleset_version, json.dumps(details)))
-    insert_audit(session, rows)
+def _audit(session, shaped: list[tuple[Earning, _Shape]], ids: list[int], at: str, actor: str) -> None:
+    insert_audit(session, [
+        (at, actor, "ledger.earn", "ledger_transaction", str(transaction_id), earning.customer_id, earning.reason,
+         earning.ruleset_version, f"{shape.details}{json.dumps(earning.reference)}}}")
+        for (earning, shape), transaction_id in zip(shaped, ids)])
 
 
 def insert_audit(session: Session, rows: list[tuple]) -> None:
