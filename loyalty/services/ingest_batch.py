@@ -158,15 +158,12 @@ class _Customer:
                                 status_points=self.status_points or 0)
 
 
-def _customers(session: Session, rows: dict[str, Any]) -> dict[str, _Customer]:
+def _customers(session: Session, rows: dict[str, tuple]) -> dict[str, _Customer]:
     contracts = bulk.contracts_of(session, list(rows))
     return {
-        row.id: _Customer(row.id, row.segment, row.customer_since, row.region, row.locale, row.tier,
-                          row.status_points or 0, row.time_zone or DEFAULT_TIME_ZONE, row.main_contract_id,
-                          [ContractSnapshot(id=c.id, monthly_value=c.monthly_value, term_months=c.term_months,
-                                            start=c.start, renewals=c.renewals, status=c.status)
-                           for c in contracts.get(row.id, ())])
-        for row in rows.values()
+        id_: _Customer(id_, segment, since, region, locale, tier, status_points or 0, time_zone or DEFAULT_TIME_ZONE,
+                       main_contract_id, [ContractSnapshot(*c) for c in contracts.get(id_, ())])
+        for id_, segment, since, region, locale, tier, status_points, time_zone, main_contract_id in rows.values()
     }
 
 

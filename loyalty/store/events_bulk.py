@@ -11,38 +11,29 @@ batch read the table, and the caller must not trust its decisions (it reruns the
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from loyalty.store.bulk import insert_rows
 from loyalty.store.bulk_rows import reserve_ids, stored_date, stored_time, update_rows
 from loyalty.store.ledger_bulk import insert_audit
-from loyalty.store.tables import Approval, Award, Contract, Customer, Event, Membership, RewardGrant
+from loyalty.store.tables import Approval, Award, Customer, Event, Membership, RewardGrant
 
 IN_BATCH = 5_000
 """Host parameters per IN list: well under SQLite's limit."""
-_EVENTS, _CUSTOMERS, _CONTRACTS, _AWARDS = Event.__table__, Customer.__table__, Contract.__table__, Award.__table__
-CLAIMED = select(_EVENTS.c.id, _EVENTS.c.body_hash, _EVENTS.c.result, _EVENTS.c.received_at).where(
-    _EVENTS.c.id.in_(bindparam("ids", expanding=True)))
-CUSTOMERS_LOCKED = (
-    select(_CUSTOMERS.c.id, _CUSTOMERS.c.segment, _CUSTOMERS.c.customer_since, _CUSTOMERS.c.region,
-           _CUSTOMERS.c.locale, _CUSTOMERS.c.tier, _CUSTOMERS.c.status_points, _CUSTOMERS.c.time_zone,
-           _CUSTOMERS.c.main_contract_id)
-    .where(_CUSTOMERS.c.id.in_(bindparam("ids", expanding=True))).order_by(_CUSTOMERS.c.id).with_for_update()
-)
-"""Read and lock at once, in id order, as `lock_customers` locks them."""
-CONTRACTS_OF = (
-    select(_CONTRACTS.c.customer_id, _CONTRACTS.c.id, _CONTRACTS.c.monthly_value, _CONTRACTS.c.term_months,
-           _CONTRACTS.c.start, _CONTRACTS.c.renewals, _CONTRACTS.c.status)
-    .where(_CONTRACTS.c.customer_id.in_(bindparam("ids", expanding=True)))
-    .order_by(_CONTRACTS.c.customer_id, _CONTRACTS.c.id)
-)
-GIVEN = select(_AWARDS.c.customer_id, _AWARDS.c.rule_id, _AWARDS.c.once_key).where(
-    _AWARDS.c.customer_id.in_(bindparam("ids", expanding=True)),
-    _AWARDS.c.rule_id.in_(bindparam("rules", expanding=True)))
+_EVENTS, _CUSTOMERS, _AWARDS = Event.__table__, Customer.__table__, Award.__table__
+CLAIMED = "SELECT id, body_hash, result, received_at FROM events WHERE id {in_ids}"
+CUSTOMERS_LOCKED = ("SELECT id, segment, customer_since, region, locale, tier, status_points, time_zone, "
+                    "main_contract_id FROM customers WHERE id {in_ids} ORDER BY id")
+"""Read and lock at once, in id order, as `lock_customers` locks them (FOR UPDATE on PostgreSQL)."""
+CONTRACTS_OF = ("SELECT customer_id, id, monthly_value, term_months, start, renewals, status FROM contracts "
+                "WHERE customer_id {in_ids} ORDER BY customer_id, id")
+GIVEN = "SELECT customer_id, rule_id, once_key FROM awards WHERE customer_id {in_ids} AND rule_id {in_rules}"
+ISSUED = ("SELECT customer_id, SUM(points) FROM awards WHERE programme_id = {mark} AND status <> 'rejected' "
+          "AND customer_id {in_ids}{period} GROUP BY customer_id")
 AWARD_COLUMNS = ("id", "customer_id", "rule_id", "programme_id", "ruleset_version", "event_id", "contract_id",
                  "once_key", "awarded_on", "points", "status_points", "expires_on", "vests_on", "reward",
                  "membership", "tier", "goodwill", "clawback_on", "status", "created_at")
@@ -57,12 +48,58 @@ def _chunks(values: Sequence, size: int = IN_BATCH) -> Iterable[Sequence]:
         yield values[first:first + size]
 
 
+class _Cursor:
+    """The session's DBAPI cursor, and how this database takes a list of values as one parameter.
+
+    The reads bind a thousand ids each: SQLAlchemy renders an expanding IN's thousand placeholders
+    on every execution and builds a Row per row, which cost more than the query (decision 20)."""
+
+    def __init__(self, session: Session):
+        connection = session.connection()
+        self.postgres = connection.dialect.name == "postgresql"
+        self.mark = "%s" if self.postgres else "?"
+        self.cursor = connection.connection.driver_connection.cursor()
+
+    def in_list(self, values: Sequence) -> tuple[str, list]:
+        """(the `IN` of a WHERE for these values, its parameters)."""
+        if self.postgres:
+            return "= ANY(%s::text[])", [list(values)]
+        return f"IN ({', '.join('?' * len(values))})", list(values)
+
+    def rows(self, statement: str, parameters: Sequence) -> list[tuple]:
+        self.cursor.execute(statement, parameters)
+        return self.cursor.fetchall()
+
+    def __enter__(self) -> "_Cursor":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.cursor.close()
+
+
+def _day(value: Any) -> date | None:
+    """A `Date` column as the driver returns it (text on SQLite) as a date."""
+    return date.fromisoformat(value) if type(value) is str else value
+
+
+def _utc(value: Any) -> datetime | None:
+    """A `UTCDateTime` column as the driver returns it as `UTCDateTime` would: aware UTC."""
+    if value is None:
+        return None
+    if type(value) is str:
+        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
 def claimed_events(session: Session, ids: Sequence[str]) -> dict[str, tuple[str, Any, datetime]]:
     """Events already recorded under these ids: id -> (body hash, stored result, received_at)."""
     found: dict[str, tuple[str, Any, datetime]] = {}
-    for part in _chunks(sorted(set(ids))):
-        found.update({row.id: (row.body_hash, row.result, row.received_at)
-                      for row in session.execute(CLAIMED, {"ids": list(part)})})
+    with _Cursor(session) as cursor:
+        for part in _chunks(sorted(set(ids))):
+            in_ids, parameters = cursor.in_list(part)
+            for event_id, body_hash, result, received_at in cursor.rows(CLAIMED.format(in_ids=in_ids), parameters):
+                found[event_id] = (body_hash, json.loads(result) if type(result) is str else result,
+                                   _utc(received_at))
     return found
 
 
@@ -74,41 +111,45 @@ def subject_owners(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[t
     pairs = sorted(set(pairs))
     if not pairs:
         return {}
-    connection = session.connection()
-    cursor = connection.connection.driver_connection.cursor()
     found: dict[tuple[str, str], str] = {}
-    try:
+    with _Cursor(session) as cursor:
         for part in _chunks(pairs, 2_000):
-            if connection.dialect.name == "postgresql":
-                cursor.execute("SELECT e.customer_id, e.subject, e.id FROM events e JOIN unnest(%s::text[], "
-                               "%s::text[]) AS v(c, s) ON e.customer_id = v.c AND e.subject = v.s",
-                               ([p[0] for p in part], [p[1] for p in part]))
+            if cursor.postgres:
+                rows = cursor.rows("SELECT e.customer_id, e.subject, e.id FROM events e JOIN unnest(%s::text[], "
+                                   "%s::text[]) AS v(c, s) ON e.customer_id = v.c AND e.subject = v.s",
+                                   ([p[0] for p in part], [p[1] for p in part]))
             else:
                 values = ", ".join("(?, ?)" for _ in part)
-                cursor.execute(f"SELECT e.customer_id, e.subject, e.id FROM (VALUES {values}) AS v "
-                               "JOIN events e ON e.customer_id = v.column1 AND e.subject = v.column2",
-                               [value for pair in part for value in pair])
-            found.update({(customer, subject): event_id for customer, subject, event_id in cursor.fetchall()})
-    finally:
-        cursor.close()
+                rows = cursor.rows(f"SELECT e.customer_id, e.subject, e.id FROM (VALUES {values}) AS v "
+                                   "JOIN events e ON e.customer_id = v.column1 AND e.subject = v.column2",
+                                   [value for pair in part for value in pair])
+            found.update({(customer, subject): event_id for customer, subject, event_id in rows})
     return found
 
 
-def lock_and_read_customers(session: Session, ids: Sequence[str]) -> dict[str, Any]:
-    """The customers (those that exist), locked in id order: id -> row."""
+def lock_and_read_customers(session: Session, ids: Sequence[str]) -> dict[str, tuple]:
+    """The customers (those that exist), locked in id order: id -> (`CUSTOMERS_LOCKED`'s columns)."""
     session.flush()
-    found: dict[str, Any] = {}
-    for part in _chunks(sorted(set(ids))):
-        found.update({row.id: row for row in session.execute(CUSTOMERS_LOCKED, {"ids": list(part)})})
+    found: dict[str, tuple] = {}
+    with _Cursor(session) as cursor:
+        lock = " FOR UPDATE" if cursor.postgres else ""  # SQLite's writer holds the database
+        for part in _chunks(sorted(set(ids))):
+            in_ids, parameters = cursor.in_list(part)
+            for row in cursor.rows(CUSTOMERS_LOCKED.format(in_ids=in_ids) + lock, parameters):
+                found[row[0]] = (*row[:2], _day(row[2]), *row[3:])
     return found
 
 
-def contracts_of(session: Session, ids: Sequence[str]) -> dict[str, list[Any]]:
-    """Each customer's contracts as rows, in contract-id order (as `contract_snapshots` reads them)."""
-    found: dict[str, list[Any]] = {}
-    for part in _chunks(sorted(set(ids))):
-        for row in session.execute(CONTRACTS_OF, {"ids": list(part)}):
-            found.setdefault(row.customer_id, []).append(row)
+def contracts_of(session: Session, ids: Sequence[str]) -> dict[str, list[tuple]]:
+    """Each customer's contracts as (id, monthly value, term, start, renewals, status), in contract-id
+    order (as `contract_snapshots` reads them)."""
+    found: dict[str, list[tuple]] = {}
+    with _Cursor(session) as cursor:
+        for part in _chunks(sorted(set(ids))):
+            in_ids, parameters = cursor.in_list(part)
+            for customer, contract, value, term, start, renewals, status in cursor.rows(
+                    CONTRACTS_OF.format(in_ids=in_ids), parameters):
+                found.setdefault(customer, []).append((contract, value, term, _day(start), renewals, status))
     return found
 
 
@@ -117,8 +158,11 @@ def given_awards(session: Session, customer_ids: Sequence[str], rule_ids: Sequen
     if not rule_ids:
         return set()
     given: set[tuple[str, str, str]] = set()
-    for part in _chunks(sorted(set(customer_ids))):
-        given.update(tuple(row) for row in session.execute(GIVEN, {"ids": list(part), "rules": sorted(set(rule_ids))}))
+    with _Cursor(session) as cursor:
+        in_rules, rule_parameters = cursor.in_list(sorted(set(rule_ids)))
+        for part in _chunks(sorted(set(customer_ids))):
+            in_ids, parameters = cursor.in_list(part)
+            given.update(cursor.rows(GIVEN.format(in_ids=in_ids, in_rules=in_rules), parameters + rule_parameters))
     return given
 
 
@@ -126,13 +170,14 @@ def points_issued_by_customer(session: Session, programme_id: str, first: date |
                               customer_ids: Sequence[str]) -> dict[str, int]:
     """Points the programme's awards (not rejected) gave each of these customers in the period: caps."""
     issued: dict[str, int] = {}
-    for part in _chunks(sorted(set(customer_ids))):
-        where = [_AWARDS.c.programme_id == programme_id, _AWARDS.c.status != "rejected",
-                 _AWARDS.c.customer_id.in_(list(part))]
-        if first is not None:
-            where += [_AWARDS.c.awarded_on >= first, _AWARDS.c.awarded_on <= last]
-        query = select(_AWARDS.c.customer_id, func.sum(_AWARDS.c.points)).where(*where).group_by(_AWARDS.c.customer_id)
-        issued.update({customer: int(points or 0) for customer, points in session.execute(query)})
+    with _Cursor(session) as cursor:
+        period = "" if first is None else f" AND awarded_on >= {cursor.mark} AND awarded_on <= {cursor.mark}"
+        dates = [] if first is None else [first, last] if cursor.postgres else [stored_date(first), stored_date(last)]
+        for part in _chunks(sorted(set(customer_ids))):
+            in_ids, parameters = cursor.in_list(part)
+            statement = ISSUED.format(mark=cursor.mark, in_ids=in_ids, period=period)
+            issued.update({customer: int(points or 0)
+                           for customer, points in cursor.rows(statement, [programme_id, *parameters, *dates])})
     return issued
 
 
@@ -141,8 +186,14 @@ def claim_events(session: Session, rows: Sequence[tuple]) -> int:
     (customer, subject) is taken: how many were inserted."""
     if not rows:
         return 0
-    received = {}
-    stamp = lambda moment: received.setdefault(moment, stored_time(session, moment))  # noqa: E731 - few distinct
+    stamps: dict[datetime, str] = {}  # a batch has few distinct times: each formatted once
+
+    def stamp(moment: datetime) -> str:
+        text = stamps.get(moment)
+        if text is None:
+            text = stamps[moment] = stored_time(session, moment)
+        return text
+
     values = [(i, t, h, c, s, stamp(occurred), stamp(at), json.dumps(result), json.dumps(snapshot))
               for i, t, h, c, s, occurred, at, result, snapshot in rows]
     return insert_new_rows(session, _EVENTS, EVENT_COLUMNS, values)
