@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from loyalty.store.writer_lock import WriterLock, lock_path_for
+from loyalty.store.writer_lock import Checkpoints, WriterLock, lock_path_for
 
 T = TypeVar("T")
 
@@ -86,16 +86,20 @@ def _release_after_transactions(engine: Engine, writers: WriterLock) -> None:
     """Let go of the writer lock right after COMMIT or ROLLBACK, and whenever a connection leaves use.
 
     SQLAlchemy's `commit` and `rollback` events fire before the statement is sent, so the dialect's
-    own `do_commit`/`do_rollback` (this engine's instance only) are wrapped to release after it.
+    own `do_commit`/`do_rollback` (this engine's instance only) are wrapped to release after it. A
+    commit may then run a passive WAL checkpoint, outside the lock (`Checkpoints`).
     """
     dialect = engine.dialect
     commit, rollback = dialect.do_commit, dialect.do_rollback
+    checkpoints = engine.loyalty_checkpoints = Checkpoints()
 
     def do_commit(dbapi_connection) -> None:
+        raw = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
         try:
             commit(dbapi_connection)
         finally:
-            writers.release(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+            writers.release(raw)
+        checkpoints.after_commit(raw)
 
     def do_rollback(dbapi_connection) -> None:
         try:

@@ -118,6 +118,15 @@ def test_threads_writing_at_once_each_commit_once_and_leave_the_lock_free(file_s
     assert lock_is_free(str(tmp_path / "w.db") + LOCK_SUFFIX)
 
 
+def test_the_wal_is_checkpointed_every_so_many_commits_after_the_lock_is_let_go(file_store, tmp_path):
+    checkpoints = file_store.engine.loyalty_checkpoints
+    checkpoints.every = 10
+    for n in range(25):
+        file_store.run(lambda session: session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n}))
+    assert checkpoints.done == 2
+    assert lock_is_free(str(tmp_path / "w.db") + LOCK_SUFFIX)
+
+
 class Connection:
     """Stands for a DBAPI connection: the lock only needs its identity."""
 
