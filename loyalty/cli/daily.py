@@ -20,7 +20,7 @@ from rich.progress import MofNCompleteColumn, Progress, TimeRemainingColumn
 from loyalty.cli.context import open_store, rules_dir
 from loyalty.cli.demo import local_today
 from loyalty.engine.loader import load_ruleset
-from loyalty.services.daily import CHUNK, DailySummary, run_daily
+from loyalty.services.daily import CHUNK, DAILY_CHUNK_FACTOR, DailySummary, run_daily
 
 CHUNK_VARIABLE = "LOYALTY_DAILY_CHUNK"
 log = logging.getLogger("loyalty.daily")
@@ -30,7 +30,8 @@ log = logging.getLogger("loyalty.daily")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The local date of the night (default: today in Asia/Ho_Chi_Minh).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None,
-              help=f"Customers per transaction (default: ${CHUNK_VARIABLE} or {CHUNK:,}).")
+              help=f"Customers per transaction (default: ${CHUNK_VARIABLE} or {CHUNK:,}; the daily rules scan "
+                   f"{DAILY_CHUNK_FACTOR} times as many).")
 def run_daily_command(day: datetime | None, chunk_size: int | None) -> None:
     """Give the night's anniversary thanks and tiers, end contracts, vest and expire points."""
     night = day.date() if day else local_today()

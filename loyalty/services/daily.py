@@ -28,7 +28,10 @@ from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
 log = logging.getLogger(__name__)
 
 CHUNK = 10_000
-"""Customers per transaction in the rule phases."""
+"""Customers per transaction in the anniversaries phase (each of them is thanked)."""
+DAILY_CHUNK_FACTOR = 5
+"""The daily phase scans this many times more customers per transaction: only the few a rule could
+still award come back from the scan, and a transaction costs a dozen statements and a commit."""
 SETTLE_CHUNK = 500
 """Customers per transaction when ending contracts and moving lots (each is a ledger posting)."""
 PHASES = ("contracts", "anniversaries", "vesting", "expiry", "tiers")
@@ -82,7 +85,8 @@ def run_daily(store: Store, ruleset: Ruleset, day: date, progress: Progress | No
 
 def _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summary) -> None:
     event_type, scope = ("anniversary", is_anniversary(day)) if phase == "anniversaries" else ("daily", None)
-    rules = NightRules(ruleset, event_type, day, scope, chunk_size)
+    scan = chunk_size if phase == "anniversaries" else chunk_size * DAILY_CHUNK_FACTOR
+    rules = NightRules(ruleset, event_type, day, scope, scan)
     if not rules.rules:
         return
     event_id = night_event_id(event_type, day)
