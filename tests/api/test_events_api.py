@@ -148,3 +148,20 @@ def test_a_batch_over_the_limit_is_refused_whole_naming_the_limit(billing):
 def test_a_batch_needs_its_events_under_one_known_key(billing):
     body = assert_problem(billing("/events/batch", {"events": [], "evnts": []}), 422)
     assert set(body["errors"]) == {"events", "evnts"}
+
+
+def test_the_hand_written_event_answer_is_what_its_schema_dumps():
+    from datetime import date
+
+    from api.events import EventResultSchema, event_body
+    from loyalty.services.ingest_result import ClawedBack, GivenAward, IngestResult, Stopped
+
+    given = GivenAward(7, "r-1", "p-1", "v1", "granted", contract_id="K-1", points=250, status_points=10,
+                       expires_on=date(2027, 11, 25), vests_on=date(2026, 12, 1), reward=None,
+                       membership="gold", tier="gold", goodwill=None)
+    bare = GivenAward(8, "r-2", "p-1", "v1", "pending_approval", goodwill=50_000)
+    for result in (IngestResult("evt-1"),
+                   IngestResult("evt-2", replayed=True, awards=[given, bare],
+                                stopped=[Stopped("r-3", "once_per", "already given this year")],
+                                clawed_back=[ClawedBack(5, "r-4", 100, shortfall=30)])):
+        assert event_body(result) == EventResultSchema().dump(result)
