@@ -84,6 +84,8 @@ class WriterLock:
 
     def release(self, dbapi_connection) -> None:
         """Let go of the lock if this connection holds it; harmless otherwise."""
+        if id(dbapi_connection) not in self._held:  # every pool check-in of a reader: no lock taken
+            return
         with self._guard:
             entry = self._held.pop(id(dbapi_connection), None)
             if entry is None:
