@@ -18,6 +18,7 @@ run again one event at a time.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Iterator
@@ -52,6 +53,17 @@ ID_BLOCK = 256
 """Award ids taken from PostgreSQL's sequence at a time (unused ones are gaps, as a rollback leaves)."""
 
 Loaded = tuple[dict[str, Any], str]
+
+
+ANSWER_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""How the API writes JSON (Flask's provider: keys sorted, compact, UTF-8), for a result's body."""
+_ANSWER_JSON = "_answer_json"
+
+
+def answer_json(result: IngestResult) -> str | None:
+    """The body of a result this batch decided, as `ANSWER_ENCODER` writes `IngestResult.as_dict` without
+    `replayed`, or None. Written once: it is stored with the event and is the batch answer's line."""
+    return result.__dict__.get(_ANSWER_JSON)
 
 
 class _Raced(Exception):
@@ -244,12 +256,14 @@ class _Run:
         decision = decide(self.compiled, facts, snapshot, today, customer.main_contract_id)
         result = IngestResult(event_id=event_id)
         result.awards, result.stopped = self._give(customer, today, decision)
-        stored = result.as_dict()
-        self.claims[event_id] = (body_hash, stored, self.received_utc)
+        body = _body(result)
+        text = ANSWER_ENCODER.encode(body)
+        result.__dict__[_ANSWER_JSON] = text
+        self.claims[event_id] = (body_hash, body, self.received_utc)  # a resend later in the batch replays it
         if subject is not None:
             self.subjects[customer_id, subject] = event_id
         self.event_rows.append((event_id, event["type"], body_hash, customer_id, subject, event["occurred_at"],
-                                self.received_at, stored, dict(vars(snapshot))))
+                                self.received_at, '{"replayed":false,' + text[1:], dict(vars(snapshot))))
         return result
 
     def _give(self, customer: _Customer, today: date, decision: Decision) -> tuple[list[GivenAward], list[Stopped]]:
@@ -386,6 +400,15 @@ class _IdPool:
         if not self.free:
             self.free = reserve_ids(self.session, Award.__table__, ID_BLOCK)[::-1]
         return self.free.pop()
+
+
+def _body(result: IngestResult) -> dict[str, Any]:
+    """`result.as_dict()` but `replayed` (False: it is stored with the event and answered as created)."""
+    return {"event_id": result.event_id,
+            "awards": [{k: v.isoformat() if isinstance(v, date) else v for k, v in vars(a).items()}
+                       for a in result.awards],
+            "stopped": [dict(vars(s)) for s in result.stopped],
+            "clawed_back": [dict(vars(c)) for c in result.clawed_back]}
 
 
 def _within(day: date, first: date | None, last: date | None) -> bool:

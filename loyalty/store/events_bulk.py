@@ -182,8 +182,8 @@ def points_issued_by_customer(session: Session, programme_id: str, first: date |
 
 
 def claim_events(session: Session, rows: Sequence[tuple]) -> int:
-    """Insert event rows (`EVENT_COLUMNS`, result and snapshot as dicts) unless their id or their
-    (customer, subject) is taken: how many were inserted."""
+    """Insert event rows (`EVENT_COLUMNS`, the result as JSON text, the snapshot as a dict) unless their
+    id or their (customer, subject) is taken: how many were inserted."""
     if not rows:
         return 0
     stamps: dict[datetime, str] = {}  # a batch has few distinct times: each formatted once
@@ -194,7 +194,7 @@ def claim_events(session: Session, rows: Sequence[tuple]) -> int:
             text = stamps[moment] = stored_time(session, moment)
         return text
 
-    values = [(i, t, h, c, s, stamp(occurred), stamp(at), json.dumps(result), json.dumps(snapshot))
+    values = [(i, t, h, c, s, stamp(occurred), stamp(at), result, json.dumps(snapshot))
               for i, t, h, c, s, occurred, at, result, snapshot in rows]
     return insert_new_rows(session, _EVENTS, EVENT_COLUMNS, values)
 

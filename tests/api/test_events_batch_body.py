@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from ingest_support import RECEIVED, contract_signed, customer_upserted, event, invoice_paid
 
-from api.events import OutcomeSchema, outcome
+from api.events import OutcomeSchema, batch_answer, outcome
 from loyalty.services.ingest import ingest, ingest_many
+from loyalty.services.ingest_batch import answer_json
 from tests.store.test_ingest_batch_equivalence import RULES
 
 
@@ -24,3 +25,20 @@ def test_each_line_of_a_batch_answer_is_what_the_outcome_schema_dumps(app, sqlit
             line = outcome(index, raw, result)
             expected = {**line, "result": result} if line["result"] is not None else line
             assert line == schema.dump(expected)
+
+
+def test_the_batch_answer_is_the_json_providers_dump_of_its_outcomes(app, sqlite_store):
+    for item in (customer_upserted("u-1", "C1"), contract_signed("s-1", "K1", 2_000_000, customer_id="C1")):
+        ingest(sqlite_store, RULES, item, RECEIVED)
+    ingest(sqlite_store, RULES, invoice_paid("i-0", 2_000_000, "C1"), RECEIVED)
+    events = [invoice_paid("hóa-đơn-1", 2_000_000, "C1"), invoice_paid("hóa-đơn-1", 2_000_000, "C1"),
+              invoice_paid("i-0", 2_000_000, "C1"), invoice_paid("i-2", -1, "C1"),
+              *(invoice_paid(f"i-{n}", 900_000, "C1") for n in range(3, 9)),
+              event("c-1", "contract.cancelled", {"contract_id": "K1"}, "C1"), "not an event"]
+    results = ingest_many(sqlite_store, RULES, events, RECEIVED)
+    assert sum(answer_json(r) is not None for r in results) == 7  # the created invoices: written once
+    assert any(r.stopped for r in results if answer_json(r) is not None)
+    with app.test_request_context():
+        expected = app.json.response({"results": [outcome(i, raw, result)
+                                                  for i, (raw, result) in enumerate(zip(events, results))]})
+        assert batch_answer(events, results) == expected.get_data(as_text=True)
