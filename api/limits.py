@@ -113,10 +113,9 @@ class RateLimits:
 
 
 def init_limits(app: Flask) -> RateLimits:
-    """Attach the limits; their check runs where this is called among the before-request steps."""
+    """Attach the limits; the app factory runs their `check` between identifying and authorizing."""
     redis_url = app.config.get("LOYALTY_REDIS_URL")
     redis = RedisWindows(redis_url, app.config.get("LOYALTY_RATE_LIMIT_PREFIX", "loyalty")) if redis_url else None
     limits = RateLimits(parse_many(app.config["LOYALTY_RATE_LIMIT"]), redis)
     app.extensions["loyalty_rate_limits"] = limits
-    app.before_request(limits.check)
     return limits
