@@ -18,7 +18,10 @@ run again one event at a time.
 """
 from __future__ import annotations
 
+import gc
 import json
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Iterator
@@ -73,14 +76,47 @@ class _Raced(Exception):
 def ingest_batch(store: Store, compiled: CompiledRuleset, events: list[Any],
                  received_at: datetime) -> list[IngestResult | LoyaltyError]:
     """Every event all or nothing, in the order given, as `ingest` one by one would answer it."""
-    loaded = [_load_or_refusal(event) for event in events]
-    results: list[IngestResult | LoyaltyError] = []
-    for chunk in _chunks(loaded):
+    with _collector_paused():
+        loaded = [_load_or_refusal(event) for event in events]
+        results: list[IngestResult | LoyaltyError] = []
+        for chunk in _chunks(loaded):
+            try:
+                results += store.run(lambda session: _ingest_chunk(session, compiled, chunk, received_at))
+            except _Raced:
+                results += store.run(lambda session: _ingest_chunk(session, compiled, chunk, received_at, True))
+        return results
+
+
+class _CollectorPause:
+    """Python's cyclic garbage collector off while batches run (in any thread), back as it was after.
+
+    A batch of 1,000 makes some 100,000 objects that live until it ends: the collector walked them
+    some 40 times a batch and the whole heap every few batches, 20 ms a batch on average and 40 ms
+    at worst (decision 20). What a batch leaves is freed by reference counts when it ends; a cycle,
+    if any, waits for the collector's next run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._was_on = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            self._running += 1
+            if self._running == 1:
+                self._was_on = gc.isenabled()
+                gc.disable()
         try:
-            results += store.run(lambda session: _ingest_chunk(session, compiled, chunk, received_at))
-        except _Raced:
-            results += store.run(lambda session: _ingest_chunk(session, compiled, chunk, received_at, True))
-    return results
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0 and self._was_on:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
 
 
 def _load_or_refusal(event: Any) -> Loaded | LoyaltyError:
@@ -257,7 +293,8 @@ class _Run:
         result = IngestResult(event_id=event_id)
         result.awards, result.stopped = self._give(customer, today, decision)
         body = _body(result)
-        text = ANSWER_ENCODER.encode(body)
+        text = (ANSWER_ENCODER.encode(body) if result.awards or result.stopped
+                else f'{{"awards":[],"clawed_back":[],"event_id":{ANSWER_ENCODER.encode(event_id)},"stopped":[]}}')
         result.__dict__[_ANSWER_JSON] = text
         self.claims[event_id] = (body_hash, body, self.received_utc)  # a resend later in the batch replays it
         if subject is not None:

@@ -34,10 +34,12 @@ def test_the_batch_answer_is_the_json_providers_dump_of_its_outcomes(app, sqlite
     events = [invoice_paid("hóa-đơn-1", 2_000_000, "C1"), invoice_paid("hóa-đơn-1", 2_000_000, "C1"),
               invoice_paid("i-0", 2_000_000, "C1"), invoice_paid("i-2", -1, "C1"),
               *(invoice_paid(f"i-{n}", 900_000, "C1") for n in range(3, 9)),
+              event("o-1", "service.incident", {"incident_id": "I1", "outage_hours": 1, "planned": True}, "C1"),
               event("c-1", "contract.cancelled", {"contract_id": "K1"}, "C1"), "not an event"]
     results = ingest_many(sqlite_store, RULES, events, RECEIVED)
-    assert sum(answer_json(r) is not None for r in results) == 7  # the created invoices: written once
+    assert sum(answer_json(r) is not None for r in results) == 8  # the created set-based ones: written once
     assert any(r.stopped for r in results if answer_json(r) is not None)
+    assert any(not r.awards and not r.stopped for r in results if answer_json(r) is not None)
     with app.test_request_context():
         expected = app.json.response({"results": [outcome(i, raw, result)
                                                   for i, (raw, result) in enumerate(zip(events, results))]})

@@ -308,3 +308,23 @@ def test_a_chunk_whose_claims_another_writer_raced_runs_again_one_event_at_a_tim
     results = ingest_many(store, RULES, [invoice_paid(f"i-{n}", 2_000_000, "C1") for n in range(3)], RECEIVED)
     assert calls == [3] and [len(r.awards) for r in results] == [4, 4, 3]
     assert ledger_problems(store) == []
+
+
+def test_a_batch_pauses_the_garbage_collector_and_leaves_it_as_it_was(store, monkeypatch):
+    import gc
+
+    from loyalty.services import ingest_batch
+    for item in _setup():
+        ingest(store, RULES, item, RECEIVED)
+    seen = []
+    real_decide = ingest_batch.decide
+    monkeypatch.setattr(ingest_batch, "decide", lambda *args: seen.append(gc.isenabled()) or real_decide(*args))
+    assert gc.isenabled()
+    ingest_many(store, RULES, [invoice_paid("g-1", 2_000_000, "C1")], RECEIVED)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        ingest_many(store, RULES, [invoice_paid("g-2", 2_000_000, "C1")], RECEIVED)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
