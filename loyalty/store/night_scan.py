@@ -21,7 +21,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, Select, case, exists, literal
+from sqlalchemy import BigInteger, ColumnElement, Connection, Select, case, func, literal, select
 
 from loyalty.engine.model import Rule
 from loyalty.engine.sql import compile_sql, compile_sql_choice
@@ -70,11 +70,17 @@ def _bit(i: int) -> ColumnElement[int]:
 
 
 def _unless_given(bit: ColumnElement[int], key: tuple[str, str] | None) -> ColumnElement[int]:
-    """The bit, or 0 where the customer already has this (rule, once key) award."""
+    """The bit, or 0 where the customer already has this (rule, once key) award.
+
+    A scalar subquery with LIMIT 1, not EXISTS: PostgreSQL may plan an EXISTS as a hashed subplan,
+    which hashes every award of the rule on each chunk's scan (31 s instead of 2.5 for 1M customers
+    once the table had been analysed); a scalar subquery is always the one index probe per row.
+    """
     if key is None:
         return bit
-    given = exists().where(Award.customer_id == Customer.id, Award.rule_id == key[0], Award.once_key == key[1])
-    return case((given, literal(0, BigInteger)), else_=bit)
+    given = (select(literal(0, BigInteger)).where(Award.customer_id == Customer.id, Award.rule_id == key[0],
+                                                  Award.once_key == key[1]).limit(1).scalar_subquery())
+    return func.coalesce(given, bit)
 
 
 class CompiledScan:
