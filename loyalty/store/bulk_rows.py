@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import ColumnElement, Table, any_, bindparam, func, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.types import String
 
@@ -47,6 +48,15 @@ def update_rows(session: Session, table: Table, column: str, rows: Sequence[tupl
         cursor.executemany(statement, [(r[1], r[0]) for r in rows])
     finally:
         cursor.close()
+
+
+def one_of(session: Session, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN values` for many values: on PostgreSQL `= ANY(array)`, one parameter instead of
+    thousands to bind and plan (a 5,000-value IN list cost PostgreSQL more than the lookups)."""
+    if session.get_bind().dialect.name == "postgresql":
+        array_type = postgresql.ARRAY(column.type)
+        return column == any_(bindparam(None, list(values), type_=array_type))
+    return column.in_(list(values))
 
 
 def _pg_type(table: Table, column: str) -> str:

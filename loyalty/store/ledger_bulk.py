@@ -19,11 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty.ledger import (
-    AVAILABLE, CUSTOMER_ACCOUNTS, ISSUANCE, PENDING, REWARD, STATUS, STATUS_POINTS, AccountRef, customer_account,
+    AVAILABLE, CUSTOMER_ACCOUNTS, ISSUANCE, PENDING, REWARD, STATUS, STATUS_POINTS, customer_account,
     plan_earn, system_account,
 )
 from loyalty.store.bulk import insert_rows
-from loyalty.store.bulk_rows import reserve_ids, stored_date, stored_time, update_rows
+from loyalty.store.bulk_rows import one_of, reserve_ids, stored_date, stored_time, update_rows
 from loyalty.store.ledger.accounts import lock_accounts
 from loyalty.store.tables import (
     AuditRecord, Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation,
@@ -112,7 +112,7 @@ def lock_customers(session: Session, customer_ids: list[str]) -> None:
     """Lock the customers' rows in id order: the per-customer mutex every ledger change takes first."""
     for start in range(0, len(customer_ids), BATCH):
         batch = customer_ids[start:start + BATCH]
-        session.execute(select(Customer.id).where(Customer.id.in_(batch)).order_by(Customer.id)
+        session.execute(select(Customer.id).where(one_of(session, Customer.id, batch)).order_by(Customer.id)
                         .with_for_update(key_share=True)).all()
 
 
@@ -121,7 +121,7 @@ def _accounts(session: Session, customer_ids: list[str]) -> dict[str, int]:
     system = lock_accounts(session, [system_account(ISSUANCE, REWARD), system_account(ISSUANCE, STATUS)])
     ids = {ref.code: row.id for ref, row in system.items()}
     wanted = [customer_account(c, kind) for c in customer_ids for kind in CUSTOMER_ACCOUNTS]
-    found = _ids_by_code(session, wanted)
+    found = _ids_by_customer(session, customer_ids)
     missing = [ref for ref in wanted if ref.code not in found]
     if missing:
         new_ids = reserve_ids(session, LedgerAccount.__table__, len(missing))
@@ -132,11 +132,12 @@ def _accounts(session: Session, customer_ids: list[str]) -> dict[str, int]:
     return ids
 
 
-def _ids_by_code(session: Session, refs: list[AccountRef]) -> dict[str, int]:
-    codes = [ref.code for ref in refs]
+def _ids_by_customer(session: Session, customer_ids: list[str]) -> dict[str, int]:
+    """Code -> id of every account these customers have (by customer: a third of the keys of by code)."""
     found: dict[str, int] = {}
-    for start in range(0, len(codes), BATCH):
-        query = select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(codes[start:start + BATCH]))
+    for start in range(0, len(customer_ids), BATCH):
+        batch = customer_ids[start:start + BATCH]
+        query = select(LedgerAccount.code, LedgerAccount.id).where(one_of(session, LedgerAccount.customer_id, batch))
         found.update(dict(session.execute(query).all()))
     return found
 
