@@ -161,12 +161,12 @@ def _ingest_chunk(session: Session, compiled: CompiledRuleset, chunk: list, rece
     customer_ids = sorted({item[0]["customer_id"] for item in chunk if isinstance(item, tuple)})
     rows = bulk.lock_and_read_customers(session, customer_ids)
     lock_budgets(session, _budgeted(compiled, {item[0]["type"] for item in chunk if isinstance(item, tuple)}))
-    customers: dict[str, _Customer] | None = _customers(session, rows)
+    customers: dict[str, _Customer] | None = _customers(rows)
     out: list = []
     for set_based, run in _runs(chunk, one_by_one):
         if set_based:
             if customers is None:  # an event on the per-event path may have changed them
-                customers = _customers(session, bulk.lock_and_read_customers(session, customer_ids))
+                customers = _customers(bulk.lock_and_read_customers(session, customer_ids))
             out += _Run(session, compiled, customers, received_at).ingest(run)
             continue
         for item in run:
@@ -206,12 +206,12 @@ class _Customer:
                                 status_points=self.status_points or 0)
 
 
-def _customers(session: Session, rows: dict[str, tuple]) -> dict[str, _Customer]:
-    contracts = bulk.contracts_of(session, list(rows))
+def _customers(rows: dict[str, tuple[tuple, list[tuple]]]) -> dict[str, _Customer]:
     return {
         id_: _Customer(id_, segment, since, region, locale, tier, status_points or 0, time_zone or DEFAULT_TIME_ZONE,
-                       main_contract_id, [ContractSnapshot(*c) for c in contracts.get(id_, ())])
-        for id_, segment, since, region, locale, tier, status_points, time_zone, main_contract_id in rows.values()
+                       main_contract_id, [ContractSnapshot(*c) for c in contracts])
+        for (id_, segment, since, region, locale, tier, status_points, time_zone, main_contract_id), contracts
+        in rows.values()
     }
 
 
@@ -225,6 +225,7 @@ class _Run:
         self.rules = {rule.id: rule for rule in compiled.ruleset.rules}
         self.programmes = {p.id: p for p in compiled.ruleset.programmes}
         self.claims: dict[str, tuple[str, Any, datetime]] = {}
+        self.days: dict[tuple[datetime, str], date] = {}
         self.subjects: dict[tuple[str, str], str] = {}
         self.given: set[tuple[str, str, str]] = set()
         self.issued: dict[tuple, int] = {}
@@ -286,7 +287,10 @@ class _Run:
         if contract_id is not None and all(c.id != contract_id for c in customer.contracts):
             raise _out_of_order(event, UnknownContract(contract_id, customer.id))
         snapshot = _snapshot(event, contract_id)
-        today = local_date(event["occurred_at"], customer.time_zone)
+        moment = (event["occurred_at"], customer.time_zone)
+        today = self.days.get(moment)
+        if today is None:  # a batch has few distinct times and zones
+            today = self.days[moment] = local_date(*moment)
         facts = (compute_facts(customer.snapshot(), customer.contracts, today, snapshot)
                  if self.compiled.entries_for(event["type"]) else {})
         decision = decide(self.compiled, facts, snapshot, today, customer.main_contract_id)

@@ -26,11 +26,12 @@ IN_BATCH = 5_000
 """Host parameters per IN list: well under SQLite's limit."""
 _EVENTS, _CUSTOMERS, _AWARDS = Event.__table__, Customer.__table__, Award.__table__
 CLAIMED = "SELECT id, body_hash, result, received_at FROM events WHERE id {in_ids}"
-CUSTOMERS_LOCKED = ("SELECT id, segment, customer_since, region, locale, tier, status_points, time_zone, "
-                    "main_contract_id FROM customers WHERE id {in_ids} ORDER BY id")
-"""Read and lock at once, in id order, as `lock_customers` locks them (FOR UPDATE on PostgreSQL)."""
-CONTRACTS_OF = ("SELECT customer_id, id, monthly_value, term_months, start, renewals, status FROM contracts "
-                "WHERE customer_id {in_ids} ORDER BY customer_id, id")
+CUSTOMERS_LOCKED = (
+    "SELECT c.id, c.segment, c.customer_since, c.region, c.locale, c.tier, c.status_points, c.time_zone, "
+    "c.main_contract_id, k.id, k.monthly_value, k.term_months, k.start, k.renewals, k.status "
+    "FROM customers c LEFT JOIN contracts k ON k.customer_id = c.id WHERE c.id {in_ids} ORDER BY c.id, k.id")
+"""The customers with their contracts, one list of ids bound once; the customers read and locked at
+once, in id order, as `lock_customers` locks them (FOR UPDATE OF c on PostgreSQL)."""
 GIVEN = "SELECT customer_id, rule_id, once_key FROM awards WHERE customer_id {in_ids} AND rule_id {in_rules}"
 ISSUED = ("SELECT customer_id, SUM(points) FROM awards WHERE programme_id = {mark} AND status <> 'rejected' "
           "AND customer_id {in_ids}{period} GROUP BY customer_id")
@@ -127,29 +128,22 @@ def subject_owners(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[t
     return found
 
 
-def lock_and_read_customers(session: Session, ids: Sequence[str]) -> dict[str, tuple]:
-    """The customers (those that exist), locked in id order: id -> (`CUSTOMERS_LOCKED`'s columns)."""
+def lock_and_read_customers(session: Session, ids: Sequence[str]) -> dict[str, tuple[tuple, list[tuple]]]:
+    """The customers (those that exist), locked in id order: id -> ((`CUSTOMERS_LOCKED`'s customer
+    columns), [(contract id, monthly value, term, start, renewals, status), ...] in contract-id order,
+    as `contract_snapshots` reads them)."""
     session.flush()
-    found: dict[str, tuple] = {}
+    found: dict[str, tuple[tuple, list[tuple]]] = {}
     with _Cursor(session) as cursor:
-        lock = " FOR UPDATE" if cursor.postgres else ""  # SQLite's writer holds the database
+        lock = " FOR UPDATE OF c" if cursor.postgres else ""  # SQLite's writer holds the database
         for part in _chunks(sorted(set(ids))):
             in_ids, parameters = cursor.in_list(part)
             for row in cursor.rows(CUSTOMERS_LOCKED.format(in_ids=in_ids) + lock, parameters):
-                found[row[0]] = (*row[:2], _day(row[2]), *row[3:])
-    return found
-
-
-def contracts_of(session: Session, ids: Sequence[str]) -> dict[str, list[tuple]]:
-    """Each customer's contracts as (id, monthly value, term, start, renewals, status), in contract-id
-    order (as `contract_snapshots` reads them)."""
-    found: dict[str, list[tuple]] = {}
-    with _Cursor(session) as cursor:
-        for part in _chunks(sorted(set(ids))):
-            in_ids, parameters = cursor.in_list(part)
-            for customer, contract, value, term, start, renewals, status in cursor.rows(
-                    CONTRACTS_OF.format(in_ids=in_ids), parameters):
-                found.setdefault(customer, []).append((contract, value, term, _day(start), renewals, status))
+                customer = found.get(row[0])
+                if customer is None:
+                    customer = found[row[0]] = ((*row[:2], _day(row[2]), *row[3:9]), [])
+                if row[9] is not None:
+                    customer[1].append((*row[9:12], _day(row[12]), *row[13:]))
     return found
 
 
