@@ -247,7 +247,10 @@ class _Run:
         self.claims = bulk.claimed_events(self.session, [e["id"] for e in events])
         self.subjects = bulk.subject_owners(
             self.session, [(e["customer_id"], s) for e in events if (s := event_subject(e)) is not None])
-        rule_ids = {entry[1].id for t in {e["type"] for e in events} for entry in self.compiled.entries_for(t)}
+        # once-per-event keys name the event, which this batch has just claimed: none can be taken yet,
+        # and reading them would read every award these customers ever had from these rules
+        rule_ids = {entry[1].id for t in {e["type"] for e in events} for entry in self.compiled.entries_for(t)
+                    if entry[1].once_per != "event"}
         self.given = bulk.given_awards(self.session, list({e["customer_id"] for e in events}), sorted(rule_ids))
         self.run_customers = sorted({e["customer_id"] for e in events if e["customer_id"] in self.customers})
         results: list = []
