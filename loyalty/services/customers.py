@@ -16,6 +16,7 @@ from loyalty.engine.awards import add_months
 from loyalty.engine.facts import ContractSnapshot, CustomerSnapshot, summarize_contracts
 from loyalty.errors import Conflict, FieldErrors, UnknownContract, UnknownCustomer
 from loyalty.services.event_payloads import load_customer_data
+from loyalty.store.insert_once import insert_once
 from loyalty.store.tables import Contract, Customer
 
 NEEDED_TO_CREATE = ("name", "segment", "customer_since")
@@ -115,12 +116,14 @@ def find_contract(session: Session, customer_id: str, contract_id: str) -> Contr
 def sign_contract(session: Session, customer_id: str, data: Mapping[str, Any]) -> Contract:
     """Record a newly signed contract (id, monthly_value, term_months, start) for a known customer."""
     customer = find_customer(session, customer_id, lock=True)
-    if session.get(Contract, data["id"]) is not None:
+    row = dict(id=data["id"], customer_id=customer.id, monthly_value=data["monthly_value"],
+               term_months=data["term_months"], start=data["start"], renewals=0, status="active",
+               end=add_months(data["start"], data["term_months"]))
+    # the key decides, not a read first: two customers signing one contract id at once (two
+    # transactions on PostgreSQL) would both find it free, and the second insert would fail raw
+    if insert_once(session, Contract, row, ["id"]) is None:
         raise Conflict(f"Contract {data['id']!r} is already signed; a renewal is its own event.")
-    contract = Contract(id=data["id"], customer_id=customer.id, monthly_value=data["monthly_value"],
-                        term_months=data["term_months"], start=data["start"], renewals=0, status="active",
-                        end=add_months(data["start"], data["term_months"]))
-    session.add(contract)
+    contract = session.get(Contract, data["id"])
     refresh_contract_summary(session, customer)
     return contract
 

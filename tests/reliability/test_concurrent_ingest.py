@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from loyalty.errors import Conflict, EventConflict
 from loyalty.services.ingest import ingest
-from loyalty.store.tables import Award, Customer
+from loyalty.store.tables import Award, Contract, Customer
 
 THREADS = 10
 SHIPPED = Path(__file__).resolve().parents[2] / "rules"
@@ -163,3 +163,18 @@ def _answer(store, rules, delivered):
         return ingest(store, rules, delivered, RECEIVED)
     except Conflict as refusal:  # a renewal after the cancellation is refused, as it should be
         return refusal
+
+
+def test_two_customers_signing_one_contract_id_at_once_get_one_contract_and_one_clear_refusal(customers):
+    results = all_at_once(lambda i: ingest(customers, RULES, contract_signed(
+        f"dup-{i}", "K-SHARED", 2_000_000, customer_id=f"C{i:03}"), RECEIVED))
+    signed = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(signed) == 1
+    assert [type(r) for r in refused] == [Conflict] * (THREADS - 1)
+    assert all("'K-SHARED' is already signed" in str(r) for r in refused)
+    with customers.reading() as session:
+        owners = session.scalars(select(Contract.customer_id).where(Contract.id == "K-SHARED")).all()
+        counts = session.scalars(select(Customer.active_contracts).order_by(Customer.id)).all()
+    assert len(owners) == 1
+    assert sorted(counts) == [1] * (THREADS - 1) + [2]  # only the winner's summary counts it
