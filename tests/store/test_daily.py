@@ -61,6 +61,17 @@ rules:
 """
 
 
+SETTLING_ONLY = load_ruleset_from_texts({"settle.yaml": """\
+programme: settle
+name: "Chỉ kết thúc hợp đồng"
+rules:
+  - id: never
+    on: invoice.paid
+    then: {points: 1}
+"""})
+"""No rule of the night's events: `run_daily` with it only ends contracts, vests and expires."""
+
+
 def _ruleset():
     texts = {path.name: path.read_text(encoding="utf-8") for path in SHIPPED.glob("*.yaml")}
     return load_ruleset_from_texts({**texts, "zz-extra.yaml": EXTRA})
@@ -112,6 +123,26 @@ def test_the_night_gives_exactly_what_the_event_path_gives_every_customer(store)
     assert summary.stopped_by_limits == len(stopped) > 0, "the small budget of extra-thanks stops some awards"
     assert "programme extra-thanks budget of 300 points per year" in stopped[0][2]
     assert {row[1] for row in expected["awards"]} >= {"big-contract-anniversary", "loyal-daily", "tier-silver"}
+
+
+def test_night_after_night_the_run_still_gives_what_the_event_path_gives(store):
+    """Later nights find awards already given: a tier group whose best match the customer has this
+    year gives nothing (not its next member), and a customer who moved up gets the new tier."""
+    ruleset = _ruleset()
+    nights = [NIGHT, date(2026, 11, 26), date(2026, 12, 24)]  # before the first pending points vest
+    generate_demo(store, 200, 11, NIGHT)
+    for day in nights:
+        run_daily(store, SETTLING_ONLY, day, lambda *_: None)  # contracts that end that night end first
+        _event_path(store, ruleset, day)
+    expected = ledger_snapshot(store)
+
+    empty_all_tables(store)
+    generate_demo(store, 200, 11, NIGHT)
+    summaries = [run_daily(store, ruleset, day, lambda *_: None, chunk_size=23) for day in nights]
+
+    assert _without_nightly_audit(ledger_snapshot(store)) == expected
+    assert ledger_problems(store) == []
+    assert all(s.awards for s in summaries) and sum(s.tier_changes for s in summaries[1:]) > 0
 
 
 def test_every_tier_change_is_audited_with_the_old_and_the_new_tier(store):
