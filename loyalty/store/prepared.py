@@ -7,14 +7,26 @@ consistent snapshot on both databases, so it needs no explicit transaction: both
 autocommit mode (the store's SQLite connections always do, and emit their own BEGIN; a PostgreSQL
 connection is switched to it for the statement and back). Parameters pass as given (strings and
 numbers); results go through each column's type, so dates and UTC times come back as in the ORM.
+
+Each thread keeps one DBAPI connection per engine for these reads (`ReadConnections`): the pool's
+checkout and check-in cost about as much as the SQLite query itself. The connection is taken from
+the pool once and detached (so it went through the engine's connect set-up and holds no pool
+slot), opened lazily in the thread that uses it (so never inherited across gunicorn's fork: a
+connection seen in a process other than the one that opened it is dropped unused), kept in
+autocommit (each statement its own snapshot: it always sees what was committed before it), closed
+and replaced after any driver error, and closed with the engine's `dispose`. Engines whose pool is
+not a `QueuePool` (an in-memory SQLite database lives in its one connection) keep the checkout.
 """
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import Engine, Select
+from sqlalchemy import Engine, Select, event
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import QueuePool
 
 
 class PreparedRead:
@@ -30,7 +42,8 @@ class PreparedRead:
         sql, bind, processors = self._compiled.get(engine.dialect.name) or self._compile(engine)
         arguments = bind(params)
         try:
-            fetched = _fetch(engine, sql, arguments)
+            connections = read_connections(engine)
+            fetched = _fetch(engine, sql, arguments) if connections is None else connections.fetch(sql, arguments)
         except engine.dialect.loaded_dbapi.Error as error:
             # the same exception classes as an ORM read raises, so the API's 503 still applies
             raise DBAPIError.instance(sql, arguments, error, engine.dialect.loaded_dbapi.Error) from error
@@ -76,3 +89,122 @@ def _fetch(engine: Engine, sql: str, arguments: Any) -> list:
                 connection.driver_connection.autocommit = False
         finally:
             connection.close()
+
+
+class _Held:
+    """A thread's connection; closed when the thread ends (its thread-local goes) or on error."""
+
+    __slots__ = ("pid", "connection", "__weakref__")
+
+    def __init__(self, connection):
+        self.pid = os.getpid()
+        self.connection = connection
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        if self.pid != os.getpid():
+            _INHERITED.append(connection)  # the parent's, across a fork: never closed in the child
+            return
+        try:
+            connection.close()
+        except Exception:  # a broken connection may refuse even to close; it is dropped either way
+            pass
+
+    def __del__(self) -> None:
+        self.close()
+
+
+_INHERITED: list = []
+
+
+class ReadConnections:
+    """One engine's per-thread DBAPI connections for prepared reads (see the module's notes)."""
+
+    def __init__(self, engine: Engine):
+        self._engine = weakref.ref(engine)  # the engine's listener holds this object, not the reverse
+        self._autocommit = engine.dialect.name == "postgresql"
+        self._local = threading.local()
+        self._held: "weakref.WeakSet[_Held]" = weakref.WeakSet()
+
+    def fetch(self, sql: str, arguments: Any) -> list:
+        """The statement's rows on this thread's connection; after an error the connection is replaced,
+        and a connection found dead when reused is replaced and the read tried once more (as the
+        pool's pre-ping would have)."""
+        held = self._local.__dict__.get("held")
+        reused = held is not None and held.pid == os.getpid() and held.connection is not None
+        if not reused:
+            held = self._open()
+        connection = held.connection
+        try:
+            return _run(connection, sql, arguments)
+        except Exception as error:
+            engine = self._engine()
+            dbapi = engine.dialect.loaded_dbapi if engine is not None else None
+            gone = (reused and dbapi is not None and isinstance(error, dbapi.Error)
+                    and engine.dialect.is_disconnect(error, connection, None))
+            self._discard(held)
+            if not gone:
+                raise
+        return _run(self._open().connection, sql, arguments)
+
+    def _open(self) -> _Held:
+        engine = self._engine()
+        if engine is None:
+            raise RuntimeError("the engine of these read connections is gone")
+        old = self._local.__dict__.get("held")
+        if old is not None:
+            self._discard(old)
+        fairy = engine.raw_connection()
+        fairy.detach()  # the connection went through the engine's connect set-up; its pool slot is freed
+        held = _Held(fairy.dbapi_connection)
+        try:
+            if self._autocommit:
+                held.connection.autocommit = True
+        except BaseException:
+            held.close()
+            raise
+        self._local.held = held
+        self._held.add(held)
+        return held
+
+    def _discard(self, held: _Held) -> None:
+        if self._local.__dict__.get("held") is held:
+            self._local.held = None
+        self._held.discard(held)
+        held.close()
+
+    def close_all(self) -> None:
+        """Close every thread's connection (the engine is being disposed); threads open new ones."""
+        for held in list(self._held):
+            self._held.discard(held)
+            held.close()
+
+
+def _run(connection, sql: str, arguments: Any) -> list:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, arguments)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+_READ_CONNECTIONS: "weakref.WeakKeyDictionary[Engine, ReadConnections | None]" = weakref.WeakKeyDictionary()
+_REGISTER = threading.Lock()
+
+
+def read_connections(engine: Engine) -> ReadConnections | None:
+    """The engine's per-thread read connections; None when its pool is not a `QueuePool`."""
+    try:
+        return _READ_CONNECTIONS[engine]
+    except KeyError:
+        pass
+    with _REGISTER:
+        if engine not in _READ_CONNECTIONS:
+            connections = ReadConnections(engine) if isinstance(engine.pool, QueuePool) else None
+            if connections is not None:
+                event.listen(engine, "engine_disposed", lambda _engine: connections.close_all())
+            _READ_CONNECTIONS[engine] = connections
+        return _READ_CONNECTIONS[engine]
