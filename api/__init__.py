@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from types import FunctionType
+from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -37,6 +38,28 @@ RESOURCES = (health.blp, rewards.blp, customers.blp, redemptions.blp, grants.blp
 """Every resource blueprint, registered under /api/v1 in this order."""
 
 
+class LoyaltyFlask(Flask):
+    """Flask, remembering which plain functions are synchronous.
+
+    Flask and flask-smorest pass every view, wrapper and request hook through `ensure_sync` on each
+    request (eight times for a balance read), and each call asks `inspect` about the function anew.
+    Only plain functions are remembered: bound methods are new objects on every request.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._synchronous: dict[Callable, Callable] = {}
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        known = self._synchronous.get(func) if type(func) is FunctionType else None
+        if known is not None:
+            return known
+        sync = super().ensure_sync(func)
+        if type(func) is FunctionType:
+            self._synchronous[func] = sync
+        return sync
+
+
 def default_config() -> dict[str, Any]:
     """Settings from the environment, before the caller's overrides."""
     return {
@@ -53,7 +76,7 @@ def default_config() -> dict[str, Any]:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The API app; `config` may pass a prebuilt `LOYALTY_STORE` and `LOYALTY_RULESET`."""
-    app = Flask(__name__, static_folder=None)
+    app = LoyaltyFlask(__name__, static_folder=None)
     app.request_class = ApiRequest
     app.config.update(default_config())
     app.config.update(config or {})

@@ -16,7 +16,7 @@ from flask import Flask, current_app, g, request
 from flask_smorest import Blueprint as SmorestBlueprint
 from werkzeug.exceptions import Forbidden
 
-from api.context import loyalty_app
+from api.context import EXTENSION
 from loyalty.errors import KeyRefused, UnknownCustomer
 from loyalty.services.keys import KeyIdentity
 from loyalty.store.tables.keys import ROLES
@@ -28,6 +28,7 @@ PUBLIC = frozenset({"*"})
 """The declaration of an endpoint anyone may call without a key (health, the OpenAPI document)."""
 ANY_ROLE = tuple(ROLES)
 BEARER_SCHEME = "bearerAuth"
+ROLES_CACHE = "loyalty_declared_roles"
 
 
 def roles(*names: str) -> Callable[[F], F]:
@@ -62,6 +63,16 @@ def declared_roles(app: Flask, endpoint: str | None, method: str) -> frozenset[s
     view = app.view_functions.get(endpoint) if endpoint else None
     if view is None:
         return frozenset()
+    # remembered per view function (not per endpoint name, which a later registration may rebind)
+    cache = app.extensions.setdefault(ROLES_CACHE, {})
+    key = (view, method)
+    admitted = cache.get(key)
+    if admitted is None:
+        admitted = cache[key] = _roles_of(view, method)
+    return admitted
+
+
+def _roles_of(view: Callable, method: str) -> frozenset[str]:
     view_class = getattr(view, "view_class", None)
     if view_class is not None:
         name = "get" if method == "HEAD" else method.lower()
@@ -82,27 +93,30 @@ def mark_public(app: Flask, endpoint: str) -> None:
 
 def identify() -> None:
     """Recognise the key, if any, so the limiter can count per key; refusing is `authorize`'s job."""
-    g.loyalty_identity = None
-    g.loyalty_refusal = None
-    g.loyalty_admitted = admitted = declared_roles(current_app, request.endpoint, request.method)
-    if admitted == PUBLIC or request.method == "OPTIONS":
+    app, req, ctx = current_app._get_current_object(), request._get_current_object(), g._get_current_object()
+    method = req.method
+    ctx.loyalty_identity = None
+    ctx.loyalty_refusal = None
+    ctx.loyalty_admitted = admitted = declared_roles(app, req.endpoint, method)
+    if admitted == PUBLIC or method == "OPTIONS":
         return
-    header = request.headers.get("Authorization")
+    header = req.environ.get("HTTP_AUTHORIZATION")  # what `request.headers["Authorization"]` reads
     if header is None:
         return
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        g.loyalty_refusal = KeyRefused("Send the key as `Authorization: Bearer <key>`.")
+        ctx.loyalty_refusal = KeyRefused("Send the key as `Authorization: Bearer <key>`.")
         return
     try:
-        g.loyalty_identity = loyalty_app().authenticator.authenticate(token.strip())
+        ctx.loyalty_identity = app.extensions[EXTENSION].authenticator.authenticate(token.strip())
     except KeyRefused as refusal:
-        g.loyalty_refusal = refusal
+        ctx.loyalty_refusal = refusal
 
 
 def authorize() -> None:
     """Refuse the request unless its endpoint admits the caller's role."""
-    if request.endpoint is None or request.method == "OPTIONS":
+    req = request._get_current_object()
+    if req.endpoint is None or req.method == "OPTIONS":
         return  # routing fails next: 404 or 405 for everyone alike
     admitted = _declared()
     if admitted == PUBLIC:
@@ -149,8 +163,21 @@ def is_public_request() -> bool:
     return request.endpoint is not None and _declared() == PUBLIC
 
 
+def rate_limited_key() -> str | None:
+    """`rate_limit_key()`, or None for a public request: the two looked up together, once."""
+    req, ctx = request._get_current_object(), g._get_current_object()
+    if req.endpoint is not None:
+        admitted = getattr(ctx, "loyalty_admitted", None)
+        if admitted is None:
+            admitted = declared_roles(current_app, req.endpoint, req.method)
+        if admitted == PUBLIC:
+            return None
+    identity = getattr(ctx, "loyalty_identity", None)
+    return f"key:{identity.key_id}" if identity else f"ip:{req.remote_addr}"
+
+
 def keep_out_of_shared_caches(response):
     """Answers given to a key are that caller's alone: no proxy may keep them."""
-    if "Authorization" in request.headers:
+    if "HTTP_AUTHORIZATION" in request.environ:  # `"Authorization" in request.headers`, read directly
         response.headers.setdefault("Cache-Control", "private, no-store")
     return response

@@ -24,7 +24,7 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from api.auth import is_public_request, rate_limit_key
+from api.auth import rate_limited_key
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +86,9 @@ class RateLimits:
 
     def check(self) -> None:
         """Count this request against each budget; 429 with Retry-After once one is spent."""
-        if is_public_request():
-            return
-        key = rate_limit_key()
+        key = rate_limited_key()
+        if key is None:
+            return  # public: not counted
         windows = self._windows()
         for index, limit in enumerate(self.limits):
             try:

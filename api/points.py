@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app
+from flask import Response, current_app
 from flask.views import MethodView
 
 from api.auth import ensure_can_see_customer, roles
@@ -75,15 +75,33 @@ def balance_body(view: BalanceView) -> dict:
     }
 
 
+def balance_response(customer_id: str) -> Response:
+    """The balance read's answer, after the request steps have admitted the caller."""
+    ensure_can_see_customer(customer_id)
+    return current_app.json.response(balance_body(customer_balance(current_store(), customer_id, now())))
+
+
 @blp.route(f"{CUSTOMER_ID}/balance")
 class Balance(MethodView):
+    """`get` declares the roles and documents the answer; requests skip its wrappers.
+
+    The route admits only GET (and HEAD, answered as GET); Flask answers OPTIONS and 405 before any
+    view runs, and the roles are checked by the request steps from `get`'s declaration. So
+    `dispatch_request` calls what `get` would, without MethodView's method lookup and
+    flask-smorest's three wrappers (which pass a Response through untouched): a tenth of the read.
+    """
+
+    init_every_request = False  # the view keeps nothing on `self`
+
+    def dispatch_request(self, customer_id: str) -> Response:
+        return balance_response(customer_id)
+
     @roles("customer", "billing", "marketing")
     @blp.response(200, BalanceSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, customer_id: str):
         """Show the customer's spendable, pending and status points, tier, and points expiring soon."""
-        ensure_can_see_customer(customer_id)
-        return current_app.json.response(balance_body(customer_balance(current_store(), customer_id, now())))
+        return balance_response(customer_id)
 
 
 @blp.route(f"{CUSTOMER_ID}/ledger")

@@ -75,6 +75,20 @@ def test_the_balance_answer_is_what_its_documented_schema_dumps(store, lan):
     assert view.expiring_soon == [] and view.vesting  # the second moment: nothing expiring, points vesting
 
 
+def test_the_balance_route_answers_head_options_and_other_methods_as_any_route(store, key_for, lan):
+    """The view skips MethodView's and flask-smorest's wrappers: Flask still answers these itself."""
+    client, headers = client_at(store), bearer(key_for("billing"))
+    path = "/api/v1/customers/lan/balance"
+    got = client.get(path, headers=headers)
+    head = client.head(path, headers=headers)
+    assert (head.status_code, head.headers["Content-Length"], head.get_data()) == (200, got.headers["Content-Length"], b"")
+    assert got.headers["Cache-Control"] == "private, no-store"
+    assert set(client.options(path).headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert_problem(client.post(path, headers=headers, json={}), 405)
+    assert_problem(client.get(path), 401)
+    assert_problem(client.get(path, headers={"Authorization": "Basic abc"}), 401)
+
+
 def test_the_balance_is_counted_on_the_customers_own_day(store, key_for, lan):
     evening_in_utc = datetime(2026, 12, 14, 18, 30, tzinfo=timezone.utc)  # 15 December, 01:30 in Hà Nội
     body = client_at(store, evening_in_utc).get("/api/v1/customers/lan/balance",
