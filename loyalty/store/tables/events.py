@@ -26,7 +26,7 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(32))
     body_hash: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the event's canonical JSON: tells a resend from a different event reusing an id."""
-    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[str] = mapped_column(String(64))  # UNIQUE(customer_id, subject) indexes it
     subject: Mapped[str | None] = mapped_column(String(200))
     """What the event is about when billing reports it once only (`invoice.paid:INV-1`): a second
     event under another id about the same invoice, incident or referral is refused."""
@@ -47,8 +47,9 @@ class Award(Base):
             "status IN ('granted', 'pending_approval', 'rejected', 'clawed_back')", name="status_known"
         ),
         CheckConstraint("points >= 0 AND status_points >= 0", name="points_not_negative"),
-        Index("ix_awards_programme_period", "programme_id", "awarded_on"),
-        Index("ix_awards_customer_programme_period", "customer_id", "programme_id", "awarded_on"),
+        # budgets and caps sum points by programme (and customer) and period: from the index alone
+        Index("ix_awards_programme_period", "programme_id", "awarded_on", "status", "points"),
+        Index("ix_awards_customer_programme_period", "customer_id", "programme_id", "awarded_on", "status", "points"),
         Index("ix_awards_contract", "contract_id"),
     )
 
