@@ -19,6 +19,7 @@ not a `QueuePool` (an in-memory SQLite database lives in its one connection) kee
 """
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import weakref
@@ -47,8 +48,15 @@ class PreparedRead:
         except engine.dialect.loaded_dbapi.Error as error:
             # the same exception classes as an ORM read raises, so the API's 503 still applies
             raise DBAPIError.instance(sql, arguments, error, engine.dialect.loaded_dbapi.Error) from error
-        return [tuple(value if convert is None else convert(value) for convert, value in zip(processors, row))
-                for row in fetched]
+        if not processors:
+            return fetched
+        converted = []
+        for row in fetched:
+            values = list(row)
+            for index, convert in processors:
+                values[index] = convert(values[index])
+            converted.append(tuple(values))
+        return converted
 
     def _compile(self, engine: Engine):
         dialect = engine.dialect
@@ -61,8 +69,9 @@ class PreparedRead:
             values = fixed | {name: params[name] for name in given}
             return [values[name] for name in order] if order is not None else values
 
-        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                      for column in self.statement.selected_columns]
+        # only the columns whose type converts anything: (index, converter)
+        processors = [(index, convert) for index, column in enumerate(self.statement.selected_columns)
+                      if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None]
         entry = (compiled.string, bind, processors)
         with self._lock:
             self._compiled[dialect.name] = entry
@@ -113,7 +122,10 @@ class _Held:
             pass
 
     def __del__(self) -> None:
-        self.close()
+        try:
+            self.close()
+        except Exception:  # at interpreter exit the modules it uses may be gone; `_close_at_exit` ran first
+            pass
 
 
 _INHERITED: list = []
@@ -127,6 +139,7 @@ class ReadConnections:
         self._autocommit = engine.dialect.name == "postgresql"
         self._local = threading.local()
         self._held: "weakref.WeakSet[_Held]" = weakref.WeakSet()
+        _EVERY.add(self)
 
     def fetch(self, sql: str, arguments: Any) -> list:
         """The statement's rows on this thread's connection; after an error the connection is replaced,
@@ -189,6 +202,16 @@ def _run(connection, sql: str, arguments: Any) -> list:
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+_EVERY: "weakref.WeakSet[ReadConnections]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Close what engines never disposed still hold, before the interpreter tears modules down."""
+    for connections in list(_EVERY):
+        connections.close_all()
 
 
 _READ_CONNECTIONS: "weakref.WeakKeyDictionary[Engine, ReadConnections | None]" = weakref.WeakKeyDictionary()
