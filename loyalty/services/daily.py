@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from loyalty.engine.model import Ruleset
 from loyalty.services.customers import end_contract
 from loyalty.services.daily_awarding import NightRules, award_chunk, night_event_id
+from loyalty.services.scan_ahead import ScanAhead
 from loyalty.store import Store
 from loyalty.store import daily_runs as runs
 from loyalty.store import ledger
@@ -95,18 +96,20 @@ def _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summar
     with store.reading() as session:
         total = runs.count_in_scope(session, scope)
     seen = done.customers
-    while True:
-        result = store.run(lambda session: _award_and_record(session, rules, phase, at))
-        if not result.customers:
-            return
-        seen += result.customers
-        _count_awards(summary, phase, result)
-        report(phase, seen, total)
+    with ScanAhead(store, rules) as ahead:
+        scan_ahead = ahead if ScanAhead.possible(store) else None
+        while True:
+            result = store.run(lambda session: _award_and_record(session, rules, phase, at, scan_ahead))
+            if not result.customers:
+                return
+            seen += result.customers
+            _count_awards(summary, phase, result)
+            report(phase, seen, total)
 
 
-def _award_and_record(session, rules, phase, at):
+def _award_and_record(session, rules, phase, at, ahead):
     after = runs.lock_phase(session, rules.day, phase).last_customer_id
-    result = award_chunk(session, rules, after, at)
+    result = award_chunk(session, rules, after, at, ahead)
     if result.customers:
         points = sum(g.night.award.points for g in result.given)
         runs.record_chunk(session, rules.day, phase, result.last_customer_id, customers=result.customers,

@@ -23,6 +23,7 @@ from loyalty.engine.decide import CompiledRuleset, build_award, compile_ruleset,
 from loyalty.engine.facts import EventSnapshot
 from loyalty.engine.model import Limit, Rule
 from loyalty.services.ingest_result import Stopped
+from loyalty.services.scan_ahead import ScanAhead
 from loyalty.services.limits import lock_budgets, period, points_issued
 from loyalty.store.daily_awards import (
     Given, NightAward, already_given, give_night_awards, given_masks, points_issued_to, record_stopped,
@@ -176,12 +177,17 @@ def _slots(rules: list[Rule]) -> list[tuple[int, ...]]:
     return [tuple(sorted(members, key=lambda i: (-rules[i].priority, rules[i].order))) for members in slots.values()]
 
 
-def award_chunk(session: Session, rules: NightRules, after: str | None, at: datetime) -> ChunkResult:
-    """Decide and give the night's awards to the next chunk of customers, in the caller's transaction."""
+def award_chunk(session: Session, rules: NightRules, after: str | None, at: datetime,
+                ahead: ScanAhead | None = None) -> ChunkResult:
+    """Decide and give the night's awards to the next chunk of customers, in the caller's transaction.
+
+    With `ahead`, the chunk's scan may already be done, and the next one starts before the writing."""
     without_jit(session)
-    count, upto, rows = rules.next_chunk(session.connection(), after)
+    count, upto, rows = (ahead.take(after) if ahead else None) or rules.next_chunk(session.connection(), after)
     if not count:
         return ChunkResult()
+    if ahead:
+        ahead.start(upto)
     decided = []
     for row in rows:
         won = rules.new_winners(row)
