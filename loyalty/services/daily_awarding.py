@@ -197,7 +197,8 @@ def award_chunk(session: Session, rules: NightRules, after: str | None, at: date
     per_contract = [entry for entry in decided if rules.per_customer_key[entry[3]]]
     seen = already_given(session, rows[0][0], rows[-1][0], [a.rule_id for *_x, a in per_contract],
                          [a.once_key for *_x, a in per_contract]) if per_contract else set()
-    fresh = [entry for entry in decided if (entry[0], entry[-1].rule_id, entry[-1].once_key) not in seen]
+    fresh = [entry for entry in decided if (entry[0], entry[-1].rule_id, entry[-1].once_key) not in seen] \
+        if seen else decided
     nights, stopped = _within_limits(session, rules, fresh, at)
     given = give_night_awards(session, nights, rules.day, at, ACTOR)
     return ChunkResult(count, upto, given, stopped)
