@@ -179,5 +179,7 @@ def rate_limited_key() -> str | None:
 def keep_out_of_shared_caches(response):
     """Answers given to a key are that caller's alone: no proxy may keep them."""
     if "HTTP_AUTHORIZATION" in request.environ:  # `"Authorization" in request.headers`, read directly
-        response.headers.setdefault("Cache-Control", "private, no-store")
+        headers = response.headers
+        if "Cache-Control" not in headers:  # `setdefault`, without its second and third scan of the headers
+            headers.add("Cache-Control", "private, no-store")
     return response

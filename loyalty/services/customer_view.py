@@ -114,6 +114,12 @@ def customer_balance(store: Store, customer_id: str, now: datetime) -> BalanceVi
     zone = ZoneInfo(held.time_zone or DEFAULT_TIME_ZONE)
     as_of = now.astimezone(zone)
     today = as_of.date()
+    if not held.lots:
+        # most customers hold no points: nothing to sum, vest or expire (what `summarise` gives for no lots)
+        return BalanceView(
+            customer_id=customer_id, as_of=as_of, today=today, time_zone=zone.key, reward_points=0,
+            pending_points=0, status_points=held.status_points, tier=held.tier, vesting=[], expiring_soon=[],
+        )
     seen = summarise(customer_id, held.lots, held.status_points, today, within_days=EXPIRING_WITHIN_DAYS)
     return BalanceView(
         customer_id=customer_id, as_of=as_of, today=today, time_zone=zone.key,

@@ -100,20 +100,33 @@ def _fetch(engine: Engine, sql: str, arguments: Any) -> list:
             connection.close()
 
 
+_PID = os.getpid()
+"""This process's id, kept current across `fork` by the hook below: `os.getpid()` is a system call
+on every read otherwise (glibc no longer caches it)."""
+
+
+def _forked() -> None:
+    global _PID
+    _PID = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 class _Held:
     """A thread's connection; closed when the thread ends (its thread-local goes) or on error."""
 
     __slots__ = ("pid", "connection", "__weakref__")
 
     def __init__(self, connection):
-        self.pid = os.getpid()
+        self.pid = _PID
         self.connection = connection
 
     def close(self) -> None:
         connection, self.connection = self.connection, None
         if connection is None:
             return
-        if self.pid != os.getpid():
+        if self.pid != _PID:
             _INHERITED.append(connection)  # the parent's, across a fork: never closed in the child
             return
         try:
@@ -146,7 +159,7 @@ class ReadConnections:
         and a connection found dead when reused is replaced and the read tried once more (as the
         pool's pre-ping would have)."""
         held = self._local.__dict__.get("held")
-        reused = held is not None and held.pid == os.getpid() and held.connection is not None
+        reused = held is not None and held.pid == _PID and held.connection is not None
         if not reused:
             held = self._open()
         connection = held.connection

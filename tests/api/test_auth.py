@@ -188,3 +188,18 @@ def test_answers_to_a_key_are_never_kept_by_shared_caches(client, key_for):
     response = client.get("/api/v1/rewards", headers=bearer(key_for("customer")))
     assert response.headers["Cache-Control"] == "private, no-store"
     assert "Cache-Control" not in client.get("/api/v1/health").headers
+
+
+def test_a_cache_control_a_view_chose_is_kept(store, key_for):
+    """`keep_out_of_shared_caches` adds its header only when the answer has none."""
+    from flask import Response
+
+    from api.auth import keep_out_of_shared_caches
+
+    app = build_app(store)
+    with app.test_request_context("/", headers=bearer(key_for("customer"))):
+        chosen = keep_out_of_shared_caches(Response(headers={"Cache-Control": "no-cache"}))
+        assert chosen.headers.getlist("Cache-Control") == ["no-cache"]
+        assert keep_out_of_shared_caches(Response()).headers.getlist("Cache-Control") == ["private, no-store"]
+    with app.test_request_context("/"):
+        assert "Cache-Control" not in keep_out_of_shared_caches(Response()).headers

@@ -38,6 +38,23 @@ def test_a_body_over_the_limit_is_a_413_problem_and_changes_nothing(store, key_f
                       headers=bearer(key_for("billing"))).get_json()["name"] == CUSTOMER["name"]
 
 
+def test_a_get_is_body_checked_only_when_it_declares_a_body(store, key_for):
+    """The guard returns at once for a request with no Content-Length and no Transfer-Encoding;
+    a GET that does send a body still meets the size limit, and only bodies of POST, PUT and PATCH
+    must be JSON (as before the shortcut)."""
+    client = build_app(store, MAX_CONTENT_LENGTH=1024).test_client()
+    headers = bearer(key_for("billing"))
+    assert client.get("/api/v1/rewards", headers=headers).status_code == 200
+    too_big = client.get("/api/v1/rewards", headers=headers, data="x" * 2048, content_type="text/plain")
+    assert "1024" in assert_problem(too_big, 413)["detail"]
+    assert client.get("/api/v1/rewards", headers=headers, data="x", content_type="text/plain").status_code == 200
+    declared = client.get("/api/v1/rewards", headers=headers, environ_overrides={"CONTENT_LENGTH": "4096"})
+    assert_problem(declared, 413)
+    chunked = client.put("/api/v1/customers/c-1", headers=headers | {"Transfer-Encoding": "chunked"},
+                         data="name=An Phát", content_type="application/x-www-form-urlencoded")
+    assert_problem(chunked, 415)
+
+
 def test_a_body_that_is_not_json_is_refused_with_a_clear_reason(client, key_for):
     headers = bearer(key_for("billing"))
     not_json = client.put("/api/v1/customers/c-1", data="name=An Phát", headers=headers,

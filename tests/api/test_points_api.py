@@ -75,6 +75,23 @@ def test_the_balance_answer_is_what_its_documented_schema_dumps(store, lan):
     assert view.expiring_soon == [] and view.vesting  # the second moment: nothing expiring, points vesting
 
 
+def test_a_customer_without_points_gets_the_same_balance_as_the_full_sum_gives(store, lan):
+    """No lots takes a shortcut past `summarise`; its answer is what the summing gives for no lots."""
+    from loyalty.services import customer_view
+    from loyalty.store.ledger.queries import held_points, summarise
+
+    ingest(store, rules(), customer_upserted("e-9", "minh", **(LAN | {"name": "Trần Văn Minh"})), NOW)
+    view = customer_balance(store, "minh", NOW)
+    held = held_points(store.engine, "minh")
+    assert held.lots == []
+    summed = summarise("minh", [], held.status_points, view.today, within_days=customer_view.EXPIRING_WITHIN_DAYS)
+    assert (view.reward_points, view.pending_points, view.status_points, view.vesting, view.expiring_soon,
+            view.expiring_points, view.tier) == (summed.reward_points, summed.pending_points,
+                                                 summed.status_points, [], [], 0, held.tier)
+    assert balance_body(view) == BalanceSchema().dump(view)
+    assert customer_balance(store, "lan", NOW).reward_points == 150  # with lots: the full sum
+
+
 def test_the_balance_route_answers_head_options_and_other_methods_as_any_route(store, key_for, lan):
     """The view skips MethodView's and flask-smorest's wrappers: Flask still answers these itself."""
     client, headers = client_at(store), bearer(key_for("billing"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sqlite3
 import threading
 from datetime import date
@@ -104,7 +105,7 @@ def test_a_connection_from_before_a_fork_is_left_alone_and_replaced(store, monke
     add_customer(store, "c-1")
     held_points(store.engine, "c-1")
     parents = _thread_connection(store)
-    monkeypatch.setattr(prepared.os, "getpid", lambda: -1)  # as a forked child sees it
+    monkeypatch.setattr(prepared, "_PID", -1)  # as a forked child sees it
     held_points(store.engine, "c-1")
     try:
         assert _thread_connection(store) is not parents
@@ -115,6 +116,26 @@ def test_a_connection_from_before_a_fork_is_left_alone_and_replaced(store, monke
         monkeypatch.undo()
         prepared._INHERITED.remove(parents)
         parents.close()
+
+
+def test_the_remembered_process_id_follows_a_real_fork(store):
+    """Reads compare against `_PID`, not `os.getpid()`: a fork hook keeps it the child's own."""
+    add_customer(store, "c-1")
+    held_points(store.engine, "c-1")
+    assert prepared._PID == os.getpid()
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and exits at once
+        os.close(reader)
+        os.write(writer, b"1" if prepared._PID == os.getpid() else b"0")
+        os._exit(0)
+    os.close(writer)
+    try:
+        assert os.read(reader, 1) == b"1"
+    finally:
+        os.close(reader)
+        os.waitpid(child, 0)
+    assert prepared._PID == os.getpid()
 
 
 def test_connections_close_when_their_thread_ends_and_when_the_engine_is_disposed(tmp_path):
