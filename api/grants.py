@@ -1,4 +1,4 @@
-"""Reward grants: free rewards given by rules and goodwill bill credits; billing lists and fulfils them."""
+"""Reward grants: free rewards given by rules and goodwill bill credits; billing lists, fulfils or cancels them."""
 from __future__ import annotations
 
 import marshmallow as ma
@@ -10,7 +10,7 @@ from api.context import current_store
 from api.fields import LocalDateTime
 from api.pagination import PageArgs, decode_cursor, page_of, page_schema
 from api.redemptions import actor_of, now
-from loyalty.services.grants import GRANT_STATUSES, PENDING, fulfil_grant, grants_in_status
+from loyalty.services.grants import GRANT_STATUSES, PENDING, cancel_grant, fulfil_grant, grants_in_status
 
 blp = Blueprint("grants", __name__, url_prefix="",
                 description="Rewards and bill credits given by rules, and billing settling them")
@@ -58,3 +58,21 @@ class FulfilGrant(MethodView):
     def post(self, grant_id: int):
         """Confirm the grant was applied on a bill; again on a fulfilled one changes nothing."""
         return fulfil_grant(current_store(), grant_id, actor_of(current_identity()), now())
+
+
+class CancelGrantSchema(ma.Schema):
+    reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500),
+                              metadata={"description": "why billing will not apply it, kept in the audit log"})
+
+
+@blp.route("/grants/<id:grant_id>/cancel")
+class CancelGrant(MethodView):
+    @roles("billing")
+    @blp.arguments(CancelGrantSchema, required=False)
+    @blp.response(200, GrantSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def post(self, body, grant_id: int):
+        """Billing will not apply the grant (declined, account closed); again on a cancelled one changes nothing."""
+        return cancel_grant(current_store(), grant_id, actor_of(current_identity()), now(), (body or {}).get("reason"))

@@ -138,7 +138,7 @@ class UnknownGrant(NotFound):
 
 
 class GrantSettled(Conflict):
-    """Fulfilling a reward grant that was cancelled."""
+    """Fulfilling a reward grant that was cancelled, or cancelling one that was fulfilled."""
 
     def __init__(self, grant_id: int, status: str, wanted: str):
         self.grant_id, self.status = grant_id, status

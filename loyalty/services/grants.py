@@ -2,7 +2,8 @@
 
 Ingest (`awarding.py`) and marketing's approvals (`approvals.py`) write them `pending`; billing lists
 them oldest first (keyset pages, like `redemptions_in_status`), applies them on the next bill and
-fulfils them here. Fulfilling twice changes nothing; a cancelled grant cannot be fulfilled.
+fulfils them here, or cancels one it will not apply (the customer declined the gift, the account
+closed). Settling twice the same way changes nothing; a settled grant cannot be settled the other way.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ PENDING, FULFILLED, CANCELLED = "pending", "fulfilled", "cancelled"
 GRANT_STATUSES = (PENDING, FULFILLED, CANCELLED)
 """As `reward_grants`' CHECK constraint `status_known` allows."""
 
-__all__ = ["GRANT_STATUSES", "GrantView", "fulfil_grant", "grants_in_status"]
+__all__ = ["GRANT_STATUSES", "GrantView", "cancel_grant", "fulfil_grant", "grants_in_status"]
 
 
 @dataclass(frozen=True)
@@ -69,22 +70,29 @@ def grants_in_status(store: Store, status: str, cursor: Sequence[Any] | None, li
 
 def fulfil_grant(store: Store, grant_id: int, actor: str, at: datetime) -> GrantView:
     """Billing applied the grant on a bill: it is fulfilled; fulfilling it again changes nothing."""
-    return store.run(lambda session: _fulfil(session, grant_id, actor, at))
+    return store.run(lambda session: _settle(session, grant_id, FULFILLED, actor, at, None))
 
 
-def _fulfil(session: Session, grant_id: int, actor: str, at: datetime) -> GrantView:
+def cancel_grant(store: Store, grant_id: int, actor: str, at: datetime, reason: str | None = None) -> GrantView:
+    """Billing will not apply the grant: it is cancelled (with billing's reason, audited); again changes nothing."""
+    return store.run(lambda session: _settle(session, grant_id, CANCELLED, actor, at, reason))
+
+
+def _settle(session: Session, grant_id: int, outcome: str, actor: str, at: datetime, reason: str | None) -> GrantView:
     grant = session.scalars(
         select(RewardGrant).where(RewardGrant.id == grant_id).with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
     if grant is None:
         raise UnknownGrant(grant_id)
-    if grant.status == CANCELLED:
-        raise GrantSettled(grant.id, CANCELLED, FULFILLED)
+    if grant.status not in (PENDING, outcome):
+        raise GrantSettled(grant.id, grant.status, outcome)
     if grant.status == PENDING:
-        grant.status, grant.fulfilled_at = FULFILLED, at
-        record(session, actor=actor, action="grant.fulfilled", subject_type="reward_grant",
-               subject_id=grant.id, occurred_at=at, customer_id=grant.customer_id,
+        grant.status = outcome
+        if outcome == FULFILLED:
+            grant.fulfilled_at = at
+        record(session, actor=actor, action=f"grant.{outcome}", subject_type="reward_grant",
+               subject_id=grant.id, occurred_at=at, customer_id=grant.customer_id, reason=reason,
                details={"kind": grant.kind, "reward_id": grant.reward_id, "amount": grant.amount,
                         "award_id": grant.award_id})
         session.flush()

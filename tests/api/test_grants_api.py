@@ -1,11 +1,13 @@
-"""Reward grants over HTTP, on both databases: billing lists goodwill credits and fulfils them."""
+"""Reward grants over HTTP, on both databases: billing lists goodwill credits, fulfils or cancels them."""
 from __future__ import annotations
 
 import pytest
 from ingest_support import RECEIVED, contract_signed, customer_upserted, event, ruleset
 
 from api_helpers import assert_problem, bearer
+from sqlalchemy import select
 from loyalty.services.ingest import ingest
+from loyalty.store.tables import AuditRecord
 
 BASE = "/api/v1"
 GOODWILL = ruleset("""
@@ -68,3 +70,37 @@ def test_an_unknown_grant_is_not_found(client, key_for):
 def test_an_unknown_status_is_refused_naming_it(client, key_for):
     body = assert_problem(client.get(f"{BASE}/grants?status=lost", headers=bearer(key_for("billing"))), 422)
     assert "status" in str(body)
+
+
+def test_billing_cancels_a_grant_it_will_not_apply_with_its_reason_and_it_cannot_be_fulfilled(
+        client, key_for, credit, store):
+    token = key_for("billing")
+    [grant] = pending(client, token)
+    url = f"{BASE}/grants/{grant['id']}"
+    first = client.post(f"{url}/cancel", json={"reason": "Khách hàng đã đóng tài khoản"}, headers=bearer(token))
+    assert first.status_code == 200, first.get_data(as_text=True)
+    assert (first.get_json()["status"], first.get_json()["fulfilled_at"]) == ("cancelled", None)
+    assert pending(client, token) == []
+    again = client.post(f"{url}/cancel", headers=bearer(token))
+    assert (again.status_code, again.get_json()) == (200, first.get_json())
+    body = assert_problem(client.post(f"{url}/fulfil", headers=bearer(token)), 409)
+    assert "already cancelled" in body["detail"]
+    with store.reading() as session:
+        reasons = session.scalars(select(AuditRecord.reason).where(AuditRecord.action == "grant.cancelled")).all()
+    assert reasons == ["Khách hàng đã đóng tài khoản"]
+
+
+def test_a_fulfilled_grant_cannot_be_cancelled(client, key_for, credit):
+    token = key_for("billing")
+    [grant] = pending(client, token)
+    assert client.post(f"{BASE}/grants/{grant['id']}/fulfil", headers=bearer(token)).status_code == 200
+    body = assert_problem(client.post(f"{BASE}/grants/{grant['id']}/cancel", headers=bearer(token)), 409)
+    assert "already fulfilled; it cannot be cancelled" in body["detail"]
+
+
+def test_a_cancel_with_an_unknown_field_is_refused_naming_it(client, key_for, credit):
+    token = key_for("billing")
+    [grant] = pending(client, token)
+    response = client.post(f"{BASE}/grants/{grant['id']}/cancel", json={"why": "x"}, headers=bearer(token))
+    assert "why" in str(assert_problem(response, 422))
+    assert len(pending(client, token)) == 1

@@ -33,6 +33,7 @@ CONTRACT: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/redemptions/{redemption_id}/cancel"): {"billing", "customer"},
     ("GET", "/grants"): {"billing"},
     ("POST", "/grants/{grant_id}/fulfil"): {"billing"},
+    ("POST", "/grants/{grant_id}/cancel"): {"billing"},
     ("GET", "/rules"): {"marketing"},
     ("POST", "/rules/check"): {"marketing"},
     ("POST", "/rules/simulate"): {"marketing"},
