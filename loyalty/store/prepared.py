@@ -86,12 +86,7 @@ def _fetch(engine: Engine, sql: str, arguments: Any) -> list:
     try:
         if autocommit:
             connection.driver_connection.autocommit = True
-        cursor = connection.cursor()
-        try:
-            cursor.execute(sql, arguments)
-            return cursor.fetchall()
-        finally:
-            cursor.close()
+        return _run(connection, sql, arguments)
     finally:
         try:
             if autocommit:
