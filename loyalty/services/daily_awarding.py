@@ -116,14 +116,24 @@ class NightRules:
 
     def next_chunk(self, connection: Connection, after: str | None) -> tuple[int, str | None, list[tuple]]:
         """(customers in the chunk, the last one's id, the rows of those with candidate awards)."""
+        count, upto = self.chunk_after(connection, after)
+        return (count, upto, self.rows_between(connection, after, upto)) if count else (0, None, [])
+
+    def chunk_after(self, connection: Connection, after: str | None) -> tuple[int, str | None]:
+        """How many customers the chunk after `after` holds, and its last one's id."""
+        [(count, upto)] = self._compiled(connection)[0].rows(connection, {"after": after or ""})
+        return count, upto
+
+    def rows_between(self, connection: Connection, after: str | None, upto: str) -> list[tuple]:
+        """The scan of the customers after `after` up to `upto`: those with candidate awards."""
+        return self._compiled(connection)[1].rows(connection, {"after": after or "", "upto": upto})
+
+    def _compiled(self, connection: Connection) -> tuple[CompiledScan, CompiledScan]:
         scans = self._scans.get(connection.dialect.name)
         if scans is None:
             scans = self._scans[connection.dialect.name] = (CompiledScan(self.bounds(), connection),
                                                             CompiledScan(self.select(), connection))
-        [(count, upto)] = scans[0].rows(connection, {"after": after or ""})
-        if not count:
-            return 0, None, []
-        return count, upto, scans[1].rows(connection, {"after": after or "", "upto": upto})
+        return scans
 
     def contract_and_tier(self, row) -> tuple[str | None, str | None]:
         """The customer's main contract id and tier, from a row of `select`."""
@@ -181,13 +191,11 @@ def award_chunk(session: Session, rules: NightRules, after: str | None, at: date
                 ahead: ScanAhead | None = None) -> ChunkResult:
     """Decide and give the night's awards to the next chunk of customers, in the caller's transaction.
 
-    With `ahead`, the chunk's scan may already be done, and the next one starts before the writing."""
+    With `ahead`, the chunk's scan may already be done, and the next ones are under way meanwhile."""
     without_jit(session)
     count, upto, rows = (ahead.take(after) if ahead else None) or rules.next_chunk(session.connection(), after)
     if not count:
         return ChunkResult()
-    if ahead:
-        ahead.start(upto)
     decided = []
     for row in rows:
         won = rules.new_winners(row)

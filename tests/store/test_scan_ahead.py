@@ -1,4 +1,4 @@
-"""The nightly run's scan ahead: used only by the chunk it was scanned for, equal to scanning inline."""
+"""The nightly run's scans ahead: each used only by the chunk it was scanned for, equal to scanning inline."""
 from __future__ import annotations
 
 from datetime import date
@@ -17,24 +17,30 @@ def _inline(store, rules, after):
         return rules.next_chunk(session.connection(), after)
 
 
-def test_the_scan_ahead_finds_what_the_chunk_would_find_itself(store):
-    generate_demo(store, 120, 3, NIGHT)
+def test_the_scans_ahead_find_what_each_chunk_would_find_itself(store):
+    generate_demo(store, 230, 3, NIGHT)
     rules = NightRules(_ruleset(), "daily", NIGHT, None, 50)
-    first = _inline(store, rules, None)
     with ScanAhead(store, rules) as ahead:
-        ahead.start(first[1])
-        assert ahead.take(first[1]) == _inline(store, rules, first[1])
-        assert ahead.take(first[1]) is None, "a scan ahead is used once"
+        after, chunks = None, 0
+        while True:
+            chunk = ahead.take(after)
+            assert chunk == _inline(store, rules, after)
+            if not chunk[0]:
+                break
+            after, chunks = chunk[1], chunks + 1
+    assert chunks == 5
 
 
-def test_a_scan_ahead_from_elsewhere_is_not_used(store):
-    """Another run moved the phase on: the chunk starts somewhere else and scans for itself."""
-    generate_demo(store, 120, 3, NIGHT)
+def test_a_chunk_starting_elsewhere_starts_the_scans_over_from_there(store):
+    """Another run moved the phase on: what was scanned ahead is not used."""
+    generate_demo(store, 230, 3, NIGHT)
     rules = NightRules(_ruleset(), "daily", NIGHT, None, 50)
     first = _inline(store, rules, None)
+    third = _inline(store, rules, _inline(store, rules, first[1])[1])
     with ScanAhead(store, rules) as ahead:
-        ahead.start(None)
-        assert ahead.take(first[1]) is None
+        assert ahead.take(None) == first
+        assert ahead.take(third[1]) == _inline(store, rules, third[1])
+        assert ahead.take(None) == first
 
 
 def test_an_in_memory_database_scans_inline():
