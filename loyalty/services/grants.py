@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty.errors import FieldErrors, GrantSettled, UnknownGrant
-from loyalty.services.redemption_reads import _parse
+from loyalty.services.keyset import oldest_first
 from loyalty.store import Store
 from loyalty.store.audit import record
 from loyalty.store.tables import Award, RewardGrant
@@ -57,13 +57,9 @@ def grants_in_status(store: Store, status: str, cursor: Sequence[Any] | None, li
     query = (
         select(RewardGrant, Award.rule_id, Award.programme_id)
         .join(Award, Award.id == RewardGrant.award_id)
-        .where(RewardGrant.status == status)
-        .order_by(RewardGrant.granted_at, RewardGrant.id).limit(limit)
+        .where(RewardGrant.status == status).limit(limit)
     )
-    if cursor is not None:
-        at, last_id = _parse(cursor, (datetime, int))
-        query = query.where(or_(RewardGrant.granted_at > at,
-                                and_(RewardGrant.granted_at == at, RewardGrant.id > last_id)))
+    query = oldest_first(query, RewardGrant.granted_at, RewardGrant.id, cursor)
     with store.reading() as session:
         return [_view_of(grant, rule_id, programme_id) for grant, rule_id, programme_id in session.execute(query)]
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.errors import FieldErrors, UnknownCustomer
 from loyalty.services.catalogue import name_in
+from loyalty.services.keyset import oldest_first, parse_cursor
 from loyalty.store import Store
 from loyalty.store.tables import Customer, Redemption, Reward, RewardGrant
 from loyalty.store.tables.redemptions import PENDING, REDEMPTION_STATUSES
@@ -82,13 +83,9 @@ def redemptions_in_status(
         select(Redemption, Reward, Customer.locale)
         .join(Reward, Reward.id == Redemption.reward_id)
         .join(Customer, Customer.id == Redemption.customer_id)
-        .where(Redemption.status == status)
-        .order_by(Redemption.created_at, Redemption.id).limit(limit)
+        .where(Redemption.status == status).limit(limit)
     )
-    if cursor is not None:
-        at, last_id = _parse(cursor, (datetime, int))
-        query = query.where(or_(Redemption.created_at > at,
-                                and_(Redemption.created_at == at, Redemption.id > last_id)))
+    query = oldest_first(query, Redemption.created_at, Redemption.id, cursor)
     with store.reading() as session:
         return [view_of(row, reward, locale) for row, reward, locale in session.execute(query)]
 
@@ -102,7 +99,7 @@ def customer_rewards(
     store: Store, customer_id: str, cursor: Sequence[Any] | None = None, limit: int = 50,
 ) -> list[CustomerReward]:
     """The customer's reward grants and redemptions, newest first, `limit` of them after `cursor`."""
-    after = _parse(cursor, (datetime, str, int)) if cursor is not None else None
+    after = parse_cursor(cursor, (datetime, str, int)) if cursor is not None else None
     with store.reading() as session:
         customer = session.get(Customer, customer_id)
         if customer is None:
@@ -153,25 +150,3 @@ def _before(at_column, id_column, source: str, after: tuple[datetime, str, int])
     if source > last_source:
         return at_column < at
     return or_(at_column < at, and_(at_column == at, id_column < last_id))
-
-
-def _parse(cursor: Sequence[Any], kinds: tuple[type, ...]) -> tuple:
-    """A cursor's values in their types; a 422 on `cursor` when it does not fit this list."""
-    try:
-        if len(cursor) != len(kinds):
-            raise ValueError("wrong length")
-        values = tuple(_value(raw, kind) for raw, kind in zip(cursor, kinds))
-    except (TypeError, ValueError):
-        raise FieldErrors({"cursor": ["Not a cursor of this list; start without one."]}) from None
-    return values
-
-
-def _value(raw: Any, kind: type) -> Any:
-    if kind is datetime:
-        value = datetime.fromisoformat(raw)
-        if value.tzinfo is None:
-            raise ValueError("naive time")
-        return value
-    if not isinstance(raw, kind) or isinstance(raw, bool):
-        raise TypeError(f"{raw!r} is not {kind.__name__}")
-    return raw
