@@ -230,7 +230,6 @@ class _Run:
         self.given: set[tuple[str, str, str]] = set()
         self.issued: dict[tuple, int] = {}
         self.periods: dict[str, set[tuple[date | None, date | None]]] = {}  # loaded, per programme
-        self.issued_here: list[tuple[str, str, date, int]] = []  # (programme, customer, day, points)
         self.event_rows: list[tuple] = []
         self.award_rows: list[tuple] = []
         self.earnings: list[Earning] = []
@@ -357,10 +356,8 @@ class _Run:
             else:  # every customer of the run at once
                 found = bulk.points_issued_by_customer(self.session, programme_id, first, last, self.run_customers)
                 loaded = {(programme_id, first, last, c): found.get(c, 0) for c in self.run_customers}
-            for programme, customer, day, points in self.issued_here:  # given in this run, not written yet
-                counted = (programme_id, first, last, None if customer_id is None else customer)
-                if programme == programme_id and counted in loaded and _within(day, first, last):
-                    loaded[counted] += points
+            # nothing given in this run falls in a period loaded only now: an award's points are never
+            # negative and one with points is checked (its periods loaded) before it is given
             self.issued.update(loaded)
             self.periods.setdefault(programme_id, set()).add((first, last))
         return self.issued[key]
@@ -368,7 +365,6 @@ class _Run:
     def _count_issued(self, programme_id: str, customer_id: str, today: date, points: int) -> None:
         if not points:
             return
-        self.issued_here.append((programme_id, customer_id, today, points))
         for first, last in self.periods.get(programme_id, ()):
             if _within(today, first, last):
                 for key in ((programme_id, first, last, None), (programme_id, first, last, customer_id)):
