@@ -152,19 +152,9 @@ def ensure_can_see_customer(customer_id: str) -> None:
         raise UnknownCustomer(customer_id)  # the same answer as for an id that does not exist
 
 
-def rate_limit_key() -> str:
-    """The key's id once identified, else the caller's address."""
-    identity = g.get("loyalty_identity")
-    return f"key:{identity.key_id}" if identity else f"ip:{request.remote_addr}"
-
-
-def is_public_request() -> bool:
-    """Health and the OpenAPI document are not rate limited."""
-    return request.endpoint is not None and _declared() == PUBLIC
-
-
 def rate_limited_key() -> str | None:
-    """`rate_limit_key()`, or None for a public request: the two looked up together, once."""
+    """The key's id once identified, else the caller's address; None for a public request (health
+    and the OpenAPI document are not rate limited)."""
     req, ctx = request._get_current_object(), g._get_current_object()
     if req.endpoint is not None:
         admitted = getattr(ctx, "loyalty_admitted", None)
