@@ -51,12 +51,11 @@ class LoyaltyFlask(Flask):
         self._synchronous: dict[Callable, Callable] = {}
 
     def ensure_sync(self, func: Callable) -> Callable:
-        known = self._synchronous.get(func) if type(func) is FunctionType else None
-        if known is not None:
-            return known
-        sync = super().ensure_sync(func)
-        if type(func) is FunctionType:
-            self._synchronous[func] = sync
+        if type(func) is not FunctionType:
+            return super().ensure_sync(func)
+        sync = self._synchronous.get(func)
+        if sync is None:
+            sync = self._synchronous[func] = super().ensure_sync(func)
         return sync
 
 
