@@ -318,12 +318,9 @@ class _Run:
         for award in decision.awards:
             rule, programme = self.rules[award.rule_id], self.programmes[award.programme_id]
             key = (customer.id, award.rule_id, award.once_key)
-            refusal = None
-            if programme.budget or programme.cap:
-                refusal = _once_per_stop(award, rule) if key in self.given else self._limits(
-                    programme, award, customer.id, today)
-            if refusal is None and key in self.given:
-                refusal = _once_per_stop(award, rule)
+            # once_per first, as `give_awards` says it; `_limits` passes a programme without limits
+            refusal = (_once_per_stop(award, rule) if key in self.given
+                       else self._limits(programme, award, customer.id, today))
             if refusal:
                 stopped.append(refusal)
                 continue
@@ -444,11 +441,9 @@ class _IdPool:
 
 def _body(result: IngestResult) -> dict[str, Any]:
     """`result.as_dict()` but `replayed` (False: it is stored with the event and answered as created)."""
-    return {"event_id": result.event_id,
-            "awards": [{k: v.isoformat() if isinstance(v, date) else v for k, v in vars(a).items()}
-                       for a in result.awards],
-            "stopped": [dict(vars(s)) for s in result.stopped],
-            "clawed_back": [dict(vars(c)) for c in result.clawed_back]}
+    body = result.as_dict()
+    del body["replayed"]
+    return body
 
 
 def _within(day: date, first: date | None, last: date | None) -> bool:
