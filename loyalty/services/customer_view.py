@@ -114,19 +114,18 @@ def customer_balance(store: Store, customer_id: str, now: datetime) -> BalanceVi
     zone = ZoneInfo(held.time_zone or DEFAULT_TIME_ZONE)
     as_of = now.astimezone(zone)
     today = as_of.date()
-    if not held.lots:
-        # most customers hold no points: nothing to sum, vest or expire (what `summarise` gives for no lots)
-        return BalanceView(
-            customer_id=customer_id, as_of=as_of, today=today, time_zone=zone.key, reward_points=0,
-            pending_points=0, status_points=held.status_points, tier=held.tier, vesting=[], expiring_soon=[],
-        )
-    seen = summarise(customer_id, held.lots, held.status_points, today, within_days=EXPIRING_WITHIN_DAYS)
+    if held.lots:
+        seen = summarise(customer_id, held.lots, held.status_points, today, within_days=EXPIRING_WITHIN_DAYS)
+        reward, pending = seen.reward_points, seen.pending_points
+        vesting = [VestingPoints(points, day) for day, points in seen.vesting]
+        expiring = [ExpiringPoints(points, day) for day, points in seen.expiring_soon]
+    else:  # most customers hold no points: nothing to sum, vest or expire (what `summarise` gives for no lots)
+        reward = pending = 0
+        vesting, expiring = [], []
     return BalanceView(
         customer_id=customer_id, as_of=as_of, today=today, time_zone=zone.key,
-        reward_points=seen.reward_points, pending_points=seen.pending_points,
-        status_points=seen.status_points, tier=held.tier,
-        vesting=[VestingPoints(points, day) for day, points in seen.vesting],
-        expiring_soon=[ExpiringPoints(points, day) for day, points in seen.expiring_soon],
+        reward_points=reward, pending_points=pending, status_points=held.status_points, tier=held.tier,
+        vesting=vesting, expiring_soon=expiring,
     )
 
 
