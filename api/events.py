@@ -5,7 +5,6 @@ awarded twice. A batch answers every event on its own, in order; one refused eve
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -110,21 +109,12 @@ def outcome(index: int, event: Any, result: IngestResult | LoyaltyError) -> dict
     marshmallow dumping a thousand results cost more than ingesting them."""
     if isinstance(result, IngestResult):
         status = "replayed" if result.replayed else "created"
-        return {"index": index, "event_id": result.event_id, "status": status, "result": result_body(result),
+        return {"index": index, "event_id": result.event_id, "status": status, "result": event_body(result),
                 "problem": None}
     event_id = event.get("id") if isinstance(event, dict) else None
     return {"index": index, "event_id": event_id if isinstance(event_id, str) else None,
             "status": OUTCOME_OF_STATUS.get(status_of(result), "refused"), "result": None,
             "problem": refusal_body(result)}
-
-
-def result_body(result: IngestResult) -> dict[str, Any]:
-    """What `EventResultSchema` dumps of a result, written out."""
-    return {"event_id": result.event_id,
-            "awards": [{k: v.isoformat() if isinstance(v, date) else v for k, v in vars(a).items()}
-                       for a in result.awards],
-            "stopped": [dict(vars(s)) for s in result.stopped],
-            "clawed_back": [dict(vars(c)) for c in result.clawed_back]}
 
 
 def batch_answer(events: list[Any], results: list[IngestResult | LoyaltyError]) -> str:
