@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.store.bulk import insert_rows
 from loyalty.store.bulk_rows import reserve_ids, stored_date, stored_time, update_rows
+from loyalty.store.daily_awards import AWARD_COLUMNS
 from loyalty.store.ledger_bulk import insert_audit
 from loyalty.store.tables import Approval, Award, Customer, Event, Membership, RewardGrant
 
@@ -35,9 +36,6 @@ once, in id order, as `lock_customers` locks them (FOR UPDATE OF c on PostgreSQL
 GIVEN = "SELECT customer_id, rule_id, once_key FROM awards WHERE customer_id {in_ids} AND rule_id {in_rules}"
 ISSUED = ("SELECT customer_id, SUM(points) FROM awards WHERE programme_id = {mark} AND status <> 'rejected' "
           "AND customer_id {in_ids}{period} GROUP BY customer_id")
-AWARD_COLUMNS = ("id", "customer_id", "rule_id", "programme_id", "ruleset_version", "event_id", "contract_id",
-                 "once_key", "awarded_on", "points", "status_points", "expires_on", "vests_on", "reward",
-                 "membership", "tier", "goodwill", "clawback_on", "status", "created_at")
 EVENT_COLUMNS = ("id", "type", "body_hash", "customer_id", "subject", "occurred_at", "received_at", "result",
                  "snapshot")
 PG_CASTS = {"occurred_at": "timestamptz", "received_at": "timestamptz", "result": "json", "snapshot": "json",
