@@ -121,9 +121,19 @@ def test_threads_writing_at_once_each_commit_once_and_leave_the_lock_free(file_s
 def test_the_wal_is_checkpointed_every_so_many_commits_after_the_lock_is_let_go(file_store, tmp_path):
     checkpoints = file_store.engine.loyalty_checkpoints
     checkpoints.every = 10
+    lock_free_at_checkpoint = []
+    after_commit = checkpoints.after_commit
+
+    def watched(dbapi_connection):
+        if (checkpoints._commits + 1) % checkpoints.every == 0:
+            lock_free_at_checkpoint.append(lock_is_free(str(tmp_path / "w.db") + LOCK_SUFFIX))
+        after_commit(dbapi_connection)
+
+    checkpoints.after_commit = watched
     for n in range(25):
         file_store.run(lambda session: session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n}))
     assert checkpoints.done == 2
+    assert lock_free_at_checkpoint == [True, True]
     assert lock_is_free(str(tmp_path / "w.db") + LOCK_SUFFIX)
 
 
