@@ -9,8 +9,6 @@ The time is parsed by the schema's own field, once per distinct string.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from functools import lru_cache
 from typing import Any
 
@@ -28,13 +26,6 @@ FLAT_TYPES: dict[str, tuple[tuple[str, str, int, bool], ...]] = {
 """The data schemas of `event_payloads` for these types, as field lists; a test holds them equal."""
 _KNOWN = {event_type: frozenset(f[0] for f in spec) for event_type, spec in FLAT_TYPES.items()}
 _OCCURRED_AT = ENVELOPE.fields["occurred_at"]
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-"""`ingest.canonical_hash`'s encoding, built once."""
-
-
-def canonical_hash(event: Any) -> str:
-    """`ingest.canonical_hash`, without building an encoder per event."""
-    return hashlib.sha256(_CANONICAL.encode(event).encode("utf-8")).hexdigest()
 
 
 def load_event_fast(raw: Any) -> dict[str, Any]:

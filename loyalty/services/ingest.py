@@ -6,8 +6,6 @@ event (bad fields, out of order, a conflict) rolls back whole: nothing of it is 
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +16,7 @@ from loyalty.engine.decide import CompiledRuleset, compile_ruleset, decide
 from loyalty.engine.model import Ruleset
 from loyalty.errors import DuplicateEvent, EventConflict, FieldErrors, LoyaltyError
 from loyalty.services.awarding import claw_back_cancelled_contract, give_awards
+from loyalty.services.canonical import canonical_hash
 from loyalty.services.customers import lock_customers
 from loyalty.services.event_payloads import SUBJECTS, event_subject, load_event
 from loyalty.services.event_state import apply_event
@@ -101,12 +100,6 @@ def _ingest_savepoint(session: Session, compiled: CompiledRuleset, event: dict[s
             return _ingest_once(session, compiled, event, body_hash, received_at)
     except LoyaltyError as refusal:
         return refusal
-
-
-def canonical_hash(event: Any) -> str:
-    """SHA-256 of the event as canonical JSON (sorted keys, no spaces, UTF-8): the same body, the same hash."""
-    text = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _ingest_once(session: Session, compiled: CompiledRuleset, event: dict[str, Any], body_hash: str,

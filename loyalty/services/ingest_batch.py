@@ -35,7 +35,8 @@ from loyalty.errors import DuplicateEvent, EventConflict, EventOutOfOrder, Loyal
 from loyalty.ledger import local_date
 from loyalty.services import ingest as per_event
 from loyalty.services.awarding import ACTOR, _award_details, _once_per_stop, _passed_over, award_reference
-from loyalty.services.event_check import canonical_hash, load_event_fast
+from loyalty.services.canonical import canonical_hash
+from loyalty.services.event_check import load_event_fast
 from loyalty.services.event_payloads import SUBJECTS, event_subject
 from loyalty.services.ingest_result import GivenAward, IngestResult, Stopped
 from loyalty.services.limits import _over, lock_budgets, period, points_issued

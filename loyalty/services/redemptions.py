@@ -8,8 +8,6 @@ same key may be sent again once the refusal is fixed (more points earned, stock 
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -20,6 +18,7 @@ from loyalty.errors import (
     FieldErrors, IdempotencyKeyReused, InsufficientPoints, NotEnoughPointsForReward, OutOfStock,
     RedemptionLimitReached, RedemptionSettled, RewardNotOffered, UnknownRedemption,
 )
+from loyalty.services.canonical import canonical_hash
 from loyalty.services.redemption_reads import (
     CustomerReward, RedemptionView, customer_rewards, pending_redemptions, redemptions_in_status,
     view_of,
@@ -73,12 +72,6 @@ def cancel(
     Cancelling a cancelled redemption changes nothing; a fulfilled one cannot be cancelled.
     """
     return store.run(lambda session: _cancel(session, redemption_id, actor, reason, at, for_customer))
-
-
-def canonical_hash(body: dict) -> str:
-    """SHA-256 of the request as canonical JSON: the same request, the same hash."""
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _require_key(key: str) -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from loyalty.errors import FieldErrors
 from loyalty.ledger import local_date
 from loyalty.services.event_payloads import INGESTED_TYPES, load_event
-from loyalty.services.ingest import canonical_hash
+from loyalty.services.canonical import canonical_hash
 
 EXAMPLES = {
     "customer.upserted": {"name": "Công ty An Phát", "segment": "sme", "customer_since": "2024-03-01",
