@@ -27,6 +27,7 @@ from api.limits import DEFAULT_RATE_LIMIT, init_limits
 from api.spec import DOC_ENDPOINTS, SPEC_DEFAULTS, LoyaltyApi, describe_security
 from loyalty.engine.loader import load_ruleset
 from loyalty.services.catalogue import sync_catalogue
+from loyalty.services.ingest_group import IngestGroups
 from loyalty.services.keys import Authenticator
 from loyalty.store import Store, default_database_url
 
@@ -93,7 +94,7 @@ def _build_loyalty(app: Flask) -> LoyaltyApp:
     # a missing or invalid rules directory stops the app: RulesetInvalid names every problem
     ruleset = app.config.get("LOYALTY_RULESET") or load_ruleset(Path(app.config["LOYALTY_RULES_DIR"]))
     authenticator = Authenticator(store, ttl=float(app.config["LOYALTY_KEY_CACHE_SECONDS"]))
-    return LoyaltyApp(store, ruleset, authenticator, ZoneInfo(app.config["LOYALTY_TIME_ZONE"]))
+    return LoyaltyApp(store, ruleset, authenticator, ZoneInfo(app.config["LOYALTY_TIME_ZONE"]), IngestGroups(store))
 
 
 def _install_request_steps(app: Flask) -> None:

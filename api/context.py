@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from loyalty.engine.model import Ruleset
+from loyalty.services.ingest_group import IngestGroups
 from loyalty.services.keys import Authenticator
 from loyalty.store import Store
 
@@ -24,6 +25,8 @@ class LoyaltyApp:
     ruleset: Ruleset
     authenticator: Authenticator
     time_zone: ZoneInfo
+    events: IngestGroups
+    """Single events, committed together with those other threads of this process send meanwhile."""
 
 
 def loyalty_app() -> LoyaltyApp:
@@ -39,6 +42,11 @@ def current_store() -> Store:
 def current_ruleset() -> Ruleset:
     """The ruleset in force."""
     return loyalty_app().ruleset
+
+
+def current_events() -> IngestGroups:
+    """Where `POST /events` ingests."""
+    return loyalty_app().events
 
 
 def current_time_zone() -> ZoneInfo:

@@ -14,11 +14,11 @@ from flask.views import MethodView
 from api.auth import roles
 from api.blueprint import Blueprint
 from api.clock import now
-from api.context import current_ruleset, current_store
+from api.context import current_events, current_ruleset, current_store
 from api.errors import refusal_body, status_of
 from loyalty.errors import LoyaltyError
 from loyalty.services.event_payloads import Envelope
-from loyalty.services.ingest import MAX_BATCH, ingest, ingest_many
+from loyalty.services.ingest import MAX_BATCH, ingest_many
 from loyalty.services.ingest_batch import ANSWER_ENCODER, answer_json
 from loyalty.services.ingest_result import IngestResult
 
@@ -143,7 +143,7 @@ class Events(MethodView):
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self):
         """Ingest one event (envelope in docs/events.md): 201 with its awards; a resend 200, the same body."""
-        result = ingest(current_store(), current_ruleset(), request.get_json(), now())
+        result = current_events().ingest(current_ruleset(), request.get_json(), now())
         answer = current_app.json.response(event_body(result))
         if result.replayed:  # the status and a header say so; the body is the first answer's, unchanged
             return answer, 200, {REPLAYED_HEADER: "true"}

@@ -42,10 +42,13 @@ def ingest(store: Store, ruleset: Ruleset | CompiledRuleset, event: Any, receive
     """Apply one event and give its awards, once: a resend answers the first result, replayed."""
     if received_at.tzinfo is None:
         raise ValueError("received_at must be an aware datetime")
-    loaded = load_event(event)
-    body_hash = canonical_hash(event)
-    compiled = compile_ruleset(ruleset)
-    return store.run(lambda session: _ingest_once(session, compiled, loaded, body_hash, received_at))
+    return ingest_loaded(store, compile_ruleset(ruleset), load_event(event), canonical_hash(event), received_at)
+
+
+def ingest_loaded(store: Store, compiled: CompiledRuleset, event: dict[str, Any], body_hash: str,
+                  received_at: datetime) -> IngestResult:
+    """`ingest` of an event already checked by `load_event`, with its `canonical_hash`."""
+    return store.run(lambda session: _ingest_once(session, compiled, event, body_hash, received_at))
 
 
 def ingest_many(store: Store, ruleset: Ruleset | CompiledRuleset, events: list[Any],

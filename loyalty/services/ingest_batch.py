@@ -78,7 +78,13 @@ def ingest_batch(store: Store, compiled: CompiledRuleset, events: list[Any],
                  received_at: datetime) -> list[IngestResult | LoyaltyError]:
     """Every event all or nothing, in the order given, as `ingest` one by one would answer it."""
     with _collector_paused():
-        loaded = [_load_or_refusal(event) for event in events]
+        return ingest_loaded_batch(store, compiled, [_load_or_refusal(event) for event in events], received_at)
+
+
+def ingest_loaded_batch(store: Store, compiled: CompiledRuleset, loaded: list[Loaded | LoyaltyError],
+                        received_at: datetime) -> list[IngestResult | LoyaltyError]:
+    """`ingest_batch` of events already checked (each `(event, canonical hash)`, or its refusal)."""
+    with _collector_paused():
         results: list[IngestResult | LoyaltyError] = []
         for chunk in _chunks(loaded):
             try:
