@@ -51,9 +51,10 @@ def give_awards(session: Session, ruleset: Ruleset, applied: AppliedEvent, decis
     for award in decision.awards:
         rule, programme = rules[award.rule_id], ruleset.programme(award.programme_id)
         refusal = None
-        if programme.budget or programme.cap:  # only a limit could hide the real reason, once_per
-            refusal = _already_given(session, award, rule, applied) or check_limits(
-                session, programme, award, applied.customer.id, applied.today)
+        if programme.budget or programme.cap:
+            refusal = check_limits(session, programme, award, applied.customer.id, applied.today)
+            if refusal and _already_given(session, award, rule, applied):
+                refusal = _once_per_stop(award, rule)  # the real reason, which a spent limit hid
         award_id = None if refusal else _insert_award(session, award, rule, applied, received_at)
         if refusal is None and award_id is None:
             refusal = _once_per_stop(award, rule)
@@ -64,10 +65,11 @@ def give_awards(session: Session, ruleset: Ruleset, applied: AppliedEvent, decis
     return given, stopped
 
 
-def _already_given(session: Session, award: Decided, rule: Rule, applied: AppliedEvent) -> Stopped | None:
-    """Say `once_per` rather than `budget` for an award given before; the unique key still decides."""
+def _already_given(session: Session, award: Decided, rule: Rule, applied: AppliedEvent) -> bool:
+    """Whether the customer has this award already: asked only when a limit refused it, to say
+    `once_per` rather than `budget`; otherwise the unique key decides, on insert."""
     key = {"customer_id": applied.customer.id, "rule_id": award.rule_id, "once_key": award.once_key}
-    return _once_per_stop(award, rule) if session.scalar(GIVEN_BEFORE, key) else None
+    return session.scalar(GIVEN_BEFORE, key) is not None
 
 
 def _once_per_stop(award: Decided, rule: Rule) -> Stopped:
@@ -103,7 +105,7 @@ def _deliver(session: Session, award_id: int, award: Decided, applied: AppliedEv
         earn(session, customer.id, points=award.points, status_points=award.status_points,
              occurred_at=received_at, reference=award_reference(award_id), programme=award.programme_id,
              expires_on=award.expires_on, vests_on=award.vests_on, actor=ACTOR, reason=why,
-             ruleset_version=award.ruleset_version)
+             ruleset_version=award.ruleset_version, for_new_award=True)
     if award.reward:
         session.add(RewardGrant(customer_id=customer.id, award_id=award_id, kind="reward",
                                 reward_id=award.reward, status="pending", granted_at=received_at))
