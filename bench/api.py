@@ -7,7 +7,7 @@ schema with `--postgres-url`), gunicorn on a free 127.0.0.1 port (the same setti
 server), and a Python load generator (processes of threads, one keep-alive http.client connection
 each); wrk is not needed. Each measurement lasts `--seconds`. Usage:
 
-    python bench/api.py [--customers 10000] [--seconds 10] [--workers 2 x cores] [--threads 2] [--reads-only]
+    python bench/api.py [--customers 10000] [--seconds 10] [--workers cores] [--threads 4] [--reads-only]
                         [--postgres-url postgresql+psycopg://...] [--redis-url redis://...]
 
 Beside the rates it reports, per measurement, the CPU milliseconds per answered request of the
@@ -231,10 +231,11 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--seeded", type=int, default=1_000, help="customers given points before measuring")
     parser.add_argument("--seconds", type=float, default=10.0)
-    # 2 x cores single-threaded-ish workers: with 8 threads a worker's requests queue for its GIL, which
-    # cost the balance read about a fifth of its rate and the bare endpoint nothing measurable (decision 17)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
-    parser.add_argument("--threads", type=int, default=2)
+    # a worker per core, 4 threads each: single events sent at once by a worker's threads share a
+    # transaction (decision 24), and balance reads kept their ratio to the bare endpoint (0.69-0.71
+    # against 0.66-0.73 at 2 x cores workers of 2 threads, decision 17)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--event-connections", type=int, default=8)
     parser.add_argument("--batch-connections", type=int, default=1,
