@@ -83,15 +83,15 @@ def ingest_batch(store: Store, compiled: CompiledRuleset, events: list[Any],
 
 def ingest_loaded_batch(store: Store, compiled: CompiledRuleset, loaded: list[Loaded | LoyaltyError],
                         received_at: datetime) -> list[IngestResult | LoyaltyError]:
-    """`ingest_batch` of events already checked (each `(event, canonical hash)`, or its refusal)."""
-    with _collector_paused():
-        results: list[IngestResult | LoyaltyError] = []
-        for chunk in _chunks(loaded):
-            try:
-                results += store.run(lambda session: _ingest_chunk(session, compiled, chunk, received_at))
-            except _Raced:
-                results += store.run(lambda session: _ingest_chunk(session, compiled, chunk, received_at, True))
-        return results
+    """`ingest_batch` of events already checked (each `(event, canonical hash)`, or its refusal), with
+    the garbage collector left as it is: a few events make few objects (`IngestGroups`)."""
+    results: list[IngestResult | LoyaltyError] = []
+    for chunk in _chunks(loaded):
+        try:
+            results += store.run(lambda session: _ingest_chunk(session, compiled, chunk, received_at))
+        except _Raced:
+            results += store.run(lambda session: _ingest_chunk(session, compiled, chunk, received_at, True))
+    return results
 
 
 class _CollectorPause:
