@@ -35,7 +35,7 @@ from loyalty.engine.decide import compile_ruleset  # noqa: E402
 from loyalty.engine.loader import load_ruleset  # noqa: E402
 from loyalty.services.demo import demo_customer_id, generate_demo  # noqa: E402
 from loyalty.services.ingest import MAX_BATCH, ingest, ingest_many  # noqa: E402
-from loyalty.store import Store  # noqa: E402
+from loyalty.store import Store, driver  # noqa: E402
 from loyalty.store.ledger import verify  # noqa: E402
 from loyalty.store.schema import create_schema  # noqa: E402
 from loyalty.store.scratch import scratch_postgres_store  # noqa: E402
@@ -58,14 +58,19 @@ def invoices(customers: int, count: int, label: str, seed: int = 3) -> list[tupl
 
 
 class StatementCounter:
-    """Counts statements sent to the database (an executemany once), to see what an event costs."""
+    """Counts statements sent to the database (an executemany once), to see what an event costs:
+    those through SQLAlchemy's execution path, and those `DriverStatement` sends itself."""
 
     def __init__(self, store: Store):
-        self.count = 0
+        self._through_sqlalchemy = 0
         sa_event.listen(store.engine, "before_cursor_execute", self._seen)
 
+    @property
+    def count(self) -> int:
+        return self._through_sqlalchemy + driver.executed
+
     def _seen(self, *_args) -> None:
-        self.count += 1
+        self._through_sqlalchemy += 1
 
 
 def single_figures(store: Store, ruleset, customers: int, events: int, label: str = "single") -> dict:

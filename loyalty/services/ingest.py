@@ -18,11 +18,13 @@ from loyalty.errors import DuplicateEvent, EventConflict, FieldErrors, LoyaltyEr
 from loyalty.services.awarding import claw_back_cancelled_contract, give_awards
 from loyalty.services.canonical import canonical_hash
 from loyalty.services.customers import lock_customers
-from loyalty.services.event_payloads import SUBJECTS, event_subject, load_event
+from loyalty.services.event_check import load_event_fast
+from loyalty.services.event_payloads import SUBJECTS, event_subject
 from loyalty.services.event_state import apply_event
 from loyalty.services.ingest_result import IngestResult
 from loyalty.services.limits import lock_budgets
 from loyalty.store import Store
+from loyalty.store.driver import DriverStatement
 from loyalty.store.insert_once import insert_once
 from loyalty.store.tables import Event
 
@@ -30,7 +32,7 @@ MAX_BATCH = 1000
 CHUNK = 250
 """Events per transaction in `ingest_many`: long enough that commits cost little, short enough that the
 locks it holds (the chunk's customers, budgets, the programme's ledger accounts) are released soon."""
-STORE_RESULT = (
+STORE_RESULT = DriverStatement(
     update(Event.__table__).where(Event.__table__.c.id == bindparam("event_id"))
     .values(result=bindparam("result"), snapshot=bindparam("snapshot"))
 )
@@ -42,12 +44,13 @@ def ingest(store: Store, ruleset: Ruleset | CompiledRuleset, event: Any, receive
     """Apply one event and give its awards, once: a resend answers the first result, replayed."""
     if received_at.tzinfo is None:
         raise ValueError("received_at must be an aware datetime")
-    return ingest_loaded(store, compile_ruleset(ruleset), load_event(event), canonical_hash(event), received_at)
+    return ingest_loaded(store, compile_ruleset(ruleset), load_event_fast(event), canonical_hash(event), received_at)
 
 
 def ingest_loaded(store: Store, compiled: CompiledRuleset, event: dict[str, Any], body_hash: str,
                   received_at: datetime) -> IngestResult:
-    """`ingest` of an event already checked by `load_event`, with its `canonical_hash`."""
+    """`ingest` of an event already checked by `load_event` (or `load_event_fast`: the same answer), with
+    its `canonical_hash`."""
     return store.run(lambda session: _ingest_once(session, compiled, event, body_hash, received_at))
 
 
@@ -82,7 +85,7 @@ def ingest_each(store: Store, ruleset: Ruleset | CompiledRuleset, events: list[A
 
 def _load_or_refusal(event: Any) -> tuple[dict[str, Any], str] | LoyaltyError:
     try:
-        return load_event(event), canonical_hash(event)
+        return load_event_fast(event), canonical_hash(event)
     except LoyaltyError as refusal:
         return refusal
 
@@ -117,8 +120,8 @@ def _ingest_once(session: Session, compiled: CompiledRuleset, event: dict[str, A
         )
     decision = decide(compiled, applied.facts, applied.snapshot, applied.today, applied.customer.main_contract_id)
     result.awards, result.stopped = give_awards(session, compiled.ruleset, applied, decision, received_at)
-    session.connection().execute(STORE_RESULT, {"event_id": event["id"], "result": result.as_dict(),
-                                                "snapshot": dict(vars(applied.snapshot))})
+    STORE_RESULT.execute(session, {"event_id": event["id"], "result": result.as_dict(),
+                                   "snapshot": dict(vars(applied.snapshot))})
     return result
 
 

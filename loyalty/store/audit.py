@@ -7,9 +7,10 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from loyalty.store.driver import DriverStatement
 from loyalty.store.tables.audit import AuditRecord
 
-INSERT_AUDIT = insert(AuditRecord.__table__)
+INSERT_AUDIT = DriverStatement(insert(AuditRecord.__table__))
 """Built once: the hot paths (ingest, ledger postings) write audit rows by the thousand."""
 
 
@@ -33,10 +34,10 @@ def record_now(
     occurred_at: datetime, customer_id: str | None = None, reason: str | None = None,
     ruleset_version: str | None = None, details: dict[str, Any] | None = None,
 ) -> None:
-    """`record`, written at once by a prebuilt Core insert, with no ORM object to flush at commit.
+    """`record`, written at once by a prebuilt insert at driver level, with no ORM object to flush at commit.
     Pending ORM rows are flushed first, so audit ids keep the order of the changes."""
     session.flush()
-    session.execute(INSERT_AUDIT, {
+    INSERT_AUDIT.execute(session, {
         "actor": actor, "action": action, "subject_type": subject_type, "subject_id": str(subject_id),
         "occurred_at": occurred_at, "customer_id": customer_id, "reason": reason,
         "ruleset_version": ruleset_version, "details": details or {},

@@ -9,11 +9,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from loyalty.store.base import Base
+from loyalty.store.driver import DriverStatement
 
 DIALECT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -25,19 +25,19 @@ def insert_once(
 
     `key=None` yields to a row clashing on any unique constraint of the table.
 
-    Core, not the ORM, with one statement per table and key built once and the values passed as
-    parameters: building the statement and adding the row to the session cost more than running it.
+    Core at driver level (`DriverStatement`), not the ORM, one statement per table and key built once:
+    building the statement and adding the row to the session cost more than running it.
     """
-    connection = session.connection()
-    statement = _statement(connection.dialect.name, table, tuple(key) if key is not None else None)
+    statement = _statement(session.get_bind().dialect.name, table, tuple(key) if key is not None else None)
     session.flush()  # rows this one may refer to (a new customer) must be in the database first
-    return connection.execute(statement, dict(values)).scalar_one_or_none()
+    inserted = statement.execute(session, values)
+    return inserted[0][0] if inserted else None
 
 
 @lru_cache(maxsize=64)
-def _statement(dialect: str, table: type[Base], key: tuple[str, ...] | None) -> Insert:
+def _statement(dialect: str, table: type[Base], key: tuple[str, ...] | None) -> DriverStatement:
     core_table = table.__table__
-    return (
+    return DriverStatement(
         DIALECT_INSERTS[dialect](core_table)
         .on_conflict_do_nothing(index_elements=list(key) if key is not None else None)
         .returning(core_table.primary_key.columns.values()[0])

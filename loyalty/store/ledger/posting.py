@@ -18,17 +18,20 @@ from loyalty.ledger import (
     AVAILABLE, PENDING, STATUS_POINTS, AccountRef, LotState, Plan,
 )
 from loyalty.store.audit import record_now
+from loyalty.store.driver import DriverStatement
 from loyalty.store.tables import (
     Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation,
 )
 
 
 _TRANSACTIONS, _LOTS = LedgerTransaction.__table__, Lot.__table__
-INSERT_TRANSACTION = insert(_TRANSACTIONS).returning(_TRANSACTIONS.c.id)
-INSERT_ENTRIES = insert(LedgerEntry.__table__)
+INSERT_TRANSACTION = DriverStatement(insert(_TRANSACTIONS).returning(_TRANSACTIONS.c.id))
+INSERT_ENTRIES = DriverStatement(insert(LedgerEntry.__table__))
+INSERT_LOT = DriverStatement(insert(_LOTS).returning(_LOTS.c.id))
 INSERT_LOTS = insert(_LOTS).returning(_LOTS.c.id, sort_by_parameter_order=True)
-INSERT_ALLOCATIONS = insert(LotAllocation.__table__)
-"""Built once, values passed as parameters: building a statement cost more than running it."""
+INSERT_ALLOCATIONS = DriverStatement(insert(LotAllocation.__table__))
+"""Built once, values passed as parameters: building a statement cost more than running it, and
+running it through SQLAlchemy's execution path more than the database took (`DriverStatement`)."""
 
 @dataclass(frozen=True)
 class Posted:
@@ -64,12 +67,12 @@ def write_plan(
 ) -> Posted:
     """Insert the plan's transaction and move every running total with it."""
     plan.check()
-    transaction_id = session.execute(INSERT_TRANSACTION, dict(
+    transaction_id = INSERT_TRANSACTION.execute(session, dict(
         kind=plan.kind, customer_id=plan.customer_id, occurred_at=why.occurred_at,
         effective_on=effective_on, reference=plan.reference, reason=why.reason,
         actor=why.actor, ruleset_version=why.ruleset_version, reverses_id=reverses_id,
         shortfall=plan.shortfall,
-    )).scalar_one()
+    ))[0][0]
     _write_entries(session, transaction_id, plan, accounts)
     lot_ids = _write_lots(session, transaction_id, plan, accounts)
     revoke_lots(session, plan.revoke_lot_ids, why.occurred_at)
@@ -85,9 +88,8 @@ def write_plan(
 def _write_entries(session: Session, transaction_id: int, plan: Plan, accounts) -> None:
     """One executemany for the entries, one UPDATE for every balance (the rows are already locked)."""
     moves = {accounts[ref].id: amount for ref, amount in plan.nonzero_entries()}
-    session.execute(
-        INSERT_ENTRIES,
-        [dict(transaction_id=transaction_id, account_id=i, amount=n) for i, n in sorted(moves.items())],
+    INSERT_ENTRIES.execute_many(
+        session, [dict(transaction_id=transaction_id, account_id=i, amount=n) for i, n in sorted(moves.items())],
     )
     _add_to(session, LedgerAccount.__table__, "balance", moves)
 
@@ -96,13 +98,14 @@ def _add_to(session: Session, table: Table, column: str, changes: dict[int, int]
     """`column += change` for each row id, in id order: one prebuilt statement, executed for many rows."""
     rows = [{"row_id": i, "change": n} for i, n in sorted(changes.items()) if n]
     if rows:
-        session.execute(_add_statement(table, column), rows)
+        _add_statement(table, column).execute_many(session, rows)
 
 
 @lru_cache(maxsize=None)
-def _add_statement(table: Table, column: str):
+def _add_statement(table: Table, column: str) -> DriverStatement:
     target = table.c[column]
-    return update(table).where(table.c.id == bindparam("row_id")).values({column: target + bindparam("change")})
+    return DriverStatement(
+        update(table).where(table.c.id == bindparam("row_id")).values({column: target + bindparam("change")}))
 
 
 def _write_lots(session: Session, transaction_id: int, plan: Plan, accounts) -> list[int]:
@@ -116,16 +119,18 @@ def _write_lots(session: Session, transaction_id: int, plan: Plan, accounts) -> 
                  origin_lot_id=new.origin_lot_id)
             for new in plan.new_lots
         ]
-        created = list(session.scalars(INSERT_LOTS, rows))
+        if len(rows) == 1:  # an earning: one lot
+            created = [INSERT_LOT.execute(session, rows[0])[0][0]]
+        else:
+            created = list(session.scalars(INSERT_LOTS, rows))
     changes: dict[int, int] = defaultdict(int)
     for lot_id, _kind, delta in plan.allocations:
         changes[lot_id] += delta
     _add_to(session, Lot.__table__, "remaining", changes)
     moves = list(zip(created, (new.amount for new in plan.new_lots)))
     moves += [(lot_id, delta) for lot_id, _kind, delta in plan.allocations if delta]
-    session.execute(
-        INSERT_ALLOCATIONS,
-        [dict(transaction_id=transaction_id, lot_id=lot_id, amount=delta) for lot_id, delta in moves],
+    INSERT_ALLOCATIONS.execute_many(
+        session, [dict(transaction_id=transaction_id, lot_id=lot_id, amount=delta) for lot_id, delta in moves],
     )
     return created
 
