@@ -48,7 +48,8 @@ class DriverStatement:
         self._lock = threading.Lock()
 
     def execute(self, session: Session, params: Mapping[str, Any]) -> list[tuple]:
-        """Run with one set of values; the rows it returns (RETURNING), else []."""
+        """Run with one set of values; the rows it returns (RETURNING), else [], as the driver gives them
+        (ids: no result types are applied)."""
         connection = session.connection()
         compiled = self._for(connection.dialect, params)
         return _run(connection, compiled.sql, compiled.arguments(params), many=False)
