@@ -45,6 +45,11 @@ class Award:
     needs_approval: bool = False
     contract_id: str | None = None
 
+    @property
+    def reason(self) -> str:
+        """Why it was given, as the ledger and the audit log say it: the rule and the event."""
+        return f"rule {self.rule_id} on event {self.event_id}"
+
 
 @dataclass(frozen=True)
 class PassedOver:

@@ -100,7 +100,7 @@ def _deliver(session: Session, award_id: int, award: Decided, applied: AppliedEv
              received_at: datetime) -> GivenAward:
     """Post the points and write the grants, membership, tier and approval the award carries."""
     customer = applied.customer
-    why = f"rule {award.rule_id} on event {award.event_id}"
+    why = award.reason
     if award.points or award.status_points:
         earn(session, customer.id, points=award.points, status_points=award.status_points,
              occurred_at=received_at, reference=award_reference(award_id), programme=award.programme_id,

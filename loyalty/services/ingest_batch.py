@@ -379,7 +379,7 @@ class _Run:
         """`_deliver`'s rows, kept for `_write`; the customer's tier and status points move now."""
         award_id = self.award_ids.take()
         status = "pending_approval" if award.needs_approval else "granted"
-        why = f"rule {award.rule_id} on event {award.event_id}"
+        why = award.reason
         self.award_rows.append((award_id, customer.id, award.rule_id, award.programme_id, award.ruleset_version,
                                 award.event_id, award.contract_id, award.once_key, today, award.points,
                                 award.status_points, award.expires_on, award.vests_on, award.reward,

@@ -116,7 +116,7 @@ def give_night_awards(session: Session, nights: Sequence[NightAward], today: dat
     _join_programmes(session, given, today)
     _set_tiers(session, given, stamp, actor)
     insert_audit(session, [(stamp, actor, "award.granted", "award", str(g.award_id), g.night.customer_id,
-                            award_reason(g.night.award), g.night.award.ruleset_version, _details(g.night))
+                            g.night.award.reason, g.night.award.ruleset_version, _details(g.night))
                            for g in given])
     return given
 
@@ -135,16 +135,11 @@ def _award_row(award_id: int, night: NightAward, today: date, stamp: str) -> tup
             stored_date(a.vests_on), a.reward, a.membership, a.tier, a.goodwill, night.clawback_on, "granted", stamp)
 
 
-def award_reason(award: Decided) -> str:
-    """Why the points were given, in the words `give_awards` uses."""
-    return f"rule {award.rule_id} on event {award.event_id}"
-
-
 def _earning(given: Given) -> Earning:
     a = given.night.award
     return Earning(customer_id=given.night.customer_id, reference=f"award:{given.award_id}", points=a.points,
                    status_points=a.status_points, programme=a.programme_id, expires_on=a.expires_on,
-                   vests_on=a.vests_on, reason=award_reason(a), ruleset_version=a.ruleset_version)
+                   vests_on=a.vests_on, reason=a.reason, ruleset_version=a.ruleset_version)
 
 
 def _grant_rewards(session: Session, given: list[Given], stamp: str) -> None:
@@ -172,7 +167,7 @@ def _set_tiers(session: Session, given: list[Given], stamp: str, actor: str) -> 
     update_rows(session, Customer.__table__, "tier", [(g.night.customer_id, g.night.award.tier) for g in changed])
     insert_audit(session, [
         (stamp, actor, "customer.tier_changed", "customer", g.night.customer_id, g.night.customer_id,
-         award_reason(g.night.award), g.night.award.ruleset_version,
+         g.night.award.reason, g.night.award.ruleset_version,
          json.dumps({"from": g.night.old_tier, "to": g.night.award.tier, "award_id": g.award_id}))
         for g in changed])
 
