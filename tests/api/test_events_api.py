@@ -1,10 +1,12 @@
 """Billing posts events over HTTP: awards answered once, resends replayed, every bad field named."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from api_helpers import CATALOGUE, NOW, assert_problem, bearer, build_app
-from ingest_support import AN_PHAT, contract_signed, customer_upserted, invoice_paid, ruleset
+from ingest_support import AN_PHAT, contract_signed, customer_upserted, invoice_paid, points_of, ruleset
 from loyalty.engine.model import Ruleset
 from loyalty.services.ingest import MAX_BATCH
 
@@ -165,3 +167,29 @@ def test_the_hand_written_event_answer_is_what_its_schema_dumps():
                                 stopped=[Stopped("r-3", "once_per", "already given this year")],
                                 clawed_back=[ClawedBack(5, "r-4", 100, shortfall=30)])):
         assert event_body(result) == EventResultSchema().dump(result)
+
+
+def test_a_burst_of_single_events_from_several_connections_is_answered_as_if_each_came_alone(billing, client,
+                                                                                             key_for, store):
+    headers = bearer(key_for("billing"))
+    events = [invoice_paid(f"evt-burst-{n}", 100_000 * (n + 1)) for n in range(8)]
+    events.append(events[3])  # billing resends one while the burst is still being answered
+    barrier, answers = threading.Barrier(len(events)), [None] * len(events)
+
+    def post(index: int) -> None:
+        own = client.application.test_client()  # a connection of its own
+        barrier.wait()
+        answers[index] = own.post("/api/v1/events", json=events[index], headers=headers)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(len(events))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = [a.status_code for a in answers]
+    assert statuses[:3] + statuses[4:8] == [201] * 7
+    assert sorted([statuses[3], statuses[8]]) == [200, 201]  # one applied it, the other replays that answer
+    assert answers[3].get_json() == answers[8].get_json()
+    assert [a.get_json()["awards"][0]["points"] for a in answers[:8]] == [10 * (n + 1) for n in range(8)]
+    assert points_of(store, "C001")[0] == 10 * sum(range(1, 9))
