@@ -12,8 +12,8 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from loyalty.engine import decide as deciding
-from loyalty.engine.decide import Award as Decided
+from loyalty.engine import award_build, decide as deciding
+from loyalty.engine.award_build import Award as Decided
 from loyalty.engine.decide import Decision, PassedOver
 from loyalty.engine.model import Rule, Ruleset
 from loyalty.services.event_state import AppliedEvent
@@ -33,9 +33,9 @@ GIVEN_BEFORE = select(Award.id).where(
 PASSED_OVER_CODES = {
     deciding.OUTSIDE_WINDOW: "window",
     deciding.BEATEN_IN_GROUP: "group",
-    deciding.NO_CONTRACT: "no_contract",
-    deciding.BELOW_THRESHOLD: "below_threshold",
-    deciding.NOTHING_TO_AWARD: "nothing_to_award",
+    award_build.NO_CONTRACT: "no_contract",
+    award_build.BELOW_THRESHOLD: "below_threshold",
+    award_build.NOTHING_TO_AWARD: "nothing_to_award",
 }
 
 

@@ -18,8 +18,9 @@ from sqlalchemy import ColumnElement, Connection, Select, String, and_, bindpara
 from sqlalchemy.orm import Session
 
 from loyalty.engine.awards import once_key
-from loyalty.engine.decide import Award as Decided
-from loyalty.engine.decide import CompiledRuleset, build_award, compile_ruleset, is_valid_on
+from loyalty.engine.award_build import Award as Decided
+from loyalty.engine.award_build import build_award
+from loyalty.engine.decide import CompiledRuleset, compile_ruleset, is_valid_on
 from loyalty.engine.facts import EventSnapshot
 from loyalty.engine.model import Limit, Rule
 from loyalty.services.ingest_result import Stopped

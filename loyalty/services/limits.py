@@ -13,7 +13,7 @@ from functools import lru_cache
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from loyalty.engine.decide import Award as Decided
+from loyalty.engine.award_build import Award as Decided
 from loyalty.engine.model import Limit, Programme
 from loyalty.services.customers import add_months
 from loyalty.services.ingest_result import Stopped

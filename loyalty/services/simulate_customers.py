@@ -19,7 +19,8 @@ from typing import Any, Sequence
 from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal, select, true
 from sqlalchemy.orm import Session
 
-from loyalty.engine.decide import Award, apply_precedence, build_award, is_valid_on
+from loyalty.engine.award_build import Award, build_award
+from loyalty.engine.decide import apply_precedence, is_valid_on
 from loyalty.engine.facts import EventSnapshot
 from loyalty.engine.model import Rule, Ruleset, Validity
 from loyalty.engine.sql import batch_matches

@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from loyalty.engine.decide import Award as Decided
+from loyalty.engine.award_build import Award as Decided
 from loyalty.store.audit import record
 from loyalty.store.bulk import insert_rows
 from loyalty.store.bulk_rows import reserve_ids, stored_date, stored_time, update_rows

@@ -6,16 +6,8 @@ from datetime import date
 
 from rulebuilders import fact, goodwill, months, points, rule, ruleset
 
-from loyalty.engine.decide import (
-    BEATEN_IN_GROUP,
-    BELOW_THRESHOLD,
-    NO_CONTRACT,
-    NOTHING_TO_AWARD,
-    OUTSIDE_WINDOW,
-    Award,
-    compile_ruleset,
-    decide,
-)
+from loyalty.engine.award_build import BELOW_THRESHOLD, NO_CONTRACT, NOTHING_TO_AWARD, Award
+from loyalty.engine.decide import BEATEN_IN_GROUP, OUTSIDE_WINDOW, compile_ruleset, decide
 from loyalty.engine.facts import EventSnapshot
 from loyalty.engine.model import Then
 

@@ -8,12 +8,12 @@ from datetime import date
 
 from rulebuilders import all_of, any_of, fact, goodwill, months, not_, points, rule, ruleset
 
+from loyalty.engine.award_build import build_award
 from loyalty.engine.decide import (
     OUTSIDE_WINDOW,
     Decision,
     PassedOver,
     apply_precedence,
-    build_award,
     decide,
     describe_window,
     is_valid_on,
