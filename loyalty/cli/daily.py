@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from typing import Iterator
 
 import click

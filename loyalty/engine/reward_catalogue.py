@@ -15,7 +15,7 @@ from loyalty.engine.rule_fields import (
     read_int,
     read_text,
 )
-from loyalty.engine.yaml_source import MapNode, Node
+from loyalty.engine.yaml_source import Node
 
 REWARD_KEYS = ("id", "name", "kind", "points_cost", "stock", "per_customer_limit", "value")
 KINDS = ("bill_credit", "speed_upgrade", "gift")

@@ -1,7 +1,7 @@
 """Rules rendered back as short one-line text, for `loyalty rules show` and explanations."""
 from __future__ import annotations
 
-from loyalty.engine.model import AllOf, AnyOf, Comparison, Condition, Limit, Not, PointsFormula, Then
+from loyalty.engine.model import AllOf, Comparison, Condition, Limit, Not, PointsFormula, Then
 
 _SYMBOLS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
 
