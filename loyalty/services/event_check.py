@@ -12,6 +12,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from loyalty.errors import LoyaltyError
+from loyalty.services.canonical import canonical_hash
 from loyalty.services.event_payloads import ENVELOPE, load_event
 
 ENVELOPE_KEYS = frozenset(("id", "type", "occurred_at", "customer_id", "data"))
@@ -28,10 +30,27 @@ _KNOWN = {event_type: frozenset(f[0] for f in spec) for event_type, spec in FLAT
 _OCCURRED_AT = ENVELOPE.fields["occurred_at"]
 
 
+Loaded = tuple[dict[str, Any], str]
+"""An event as ingest takes it: what `load_event` returns, and its `canonical_hash` (the resend check)."""
+
+
 def load_event_fast(raw: Any) -> dict[str, Any]:
     """What `load_event(raw)` returns or raises."""
     loaded = _flat(raw)
     return loaded if loaded is not None else load_event(raw)
+
+
+def checked(raw: Any) -> Loaded:
+    """The event loaded (`load_event_fast`) and its body's hash; `FieldErrors` naming each bad field."""
+    return load_event_fast(raw), canonical_hash(raw)
+
+
+def checked_or_refusal(raw: Any) -> Loaded | LoyaltyError:
+    """`checked`, or its refusal as a value: one bad event of a batch stops nothing."""
+    try:
+        return checked(raw)
+    except LoyaltyError as refusal:
+        return refusal
 
 
 def _flat(raw: Any) -> dict[str, Any] | None:

@@ -16,9 +16,8 @@ from loyalty.engine.decide import CompiledRuleset, compile_ruleset, decide
 from loyalty.engine.model import Ruleset
 from loyalty.errors import DuplicateEvent, EventConflict, FieldErrors, LoyaltyError
 from loyalty.services.awarding import claw_back_cancelled_contract, give_awards
-from loyalty.services.canonical import canonical_hash
 from loyalty.services.customers import lock_customers
-from loyalty.services.event_check import load_event_fast
+from loyalty.services.event_check import checked, checked_or_refusal
 from loyalty.services.event_payloads import SUBJECTS, event_subject
 from loyalty.services.event_state import apply_event
 from loyalty.services.ingest_result import IngestResult
@@ -44,13 +43,12 @@ def ingest(store: Store, ruleset: Ruleset | CompiledRuleset, event: Any, receive
     """Apply one event and give its awards, once: a resend answers the first result, replayed."""
     if received_at.tzinfo is None:
         raise ValueError("received_at must be an aware datetime")
-    return ingest_loaded(store, compile_ruleset(ruleset), load_event_fast(event), canonical_hash(event), received_at)
+    return ingest_loaded(store, compile_ruleset(ruleset), *checked(event), received_at)
 
 
 def ingest_loaded(store: Store, compiled: CompiledRuleset, event: dict[str, Any], body_hash: str,
                   received_at: datetime) -> IngestResult:
-    """`ingest` of an event already checked by `load_event` (or `load_event_fast`: the same answer), with
-    its `canonical_hash`."""
+    """`ingest` of an event already `checked`: loaded, with its body's hash."""
     return store.run(lambda session: _ingest_once(session, compiled, event, body_hash, received_at))
 
 
@@ -75,19 +73,13 @@ def ingest_each(store: Store, ruleset: Ruleset | CompiledRuleset, events: list[A
     """`ingest_many` before it was set-based: every event on `ingest`'s path, a savepoint each (the
     benchmark's comparison)."""
     compiled = compile_ruleset(ruleset)
-    loaded = [_load_or_refusal(event) for event in events]
+    loaded = [checked_or_refusal(event) for event in events]
     results: list[IngestResult | LoyaltyError] = []
     for first in range(0, len(loaded), CHUNK):
         chunk = loaded[first:first + CHUNK]
         results += store.run(lambda session: _ingest_chunk(session, compiled, chunk, received_at))
     return results
 
-
-def _load_or_refusal(event: Any) -> tuple[dict[str, Any], str] | LoyaltyError:
-    try:
-        return load_event_fast(event), canonical_hash(event)
-    except LoyaltyError as refusal:
-        return refusal
 
 
 def _ingest_chunk(session: Session, compiled: CompiledRuleset, chunk: list, received_at: datetime) -> list:

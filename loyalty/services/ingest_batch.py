@@ -35,8 +35,7 @@ from loyalty.errors import DuplicateEvent, EventConflict, EventOutOfOrder, Loyal
 from loyalty.ledger import local_date
 from loyalty.services import ingest as per_event
 from loyalty.services.awarding import ACTOR, _award_details, _once_per_stop, _passed_over, award_reference
-from loyalty.services.canonical import canonical_hash
-from loyalty.services.event_check import load_event_fast
+from loyalty.services.event_check import Loaded, checked_or_refusal
 from loyalty.services.event_payloads import SUBJECTS, event_subject
 from loyalty.services.ingest_result import GivenAward, IngestResult, Stopped
 from loyalty.services.limits import _over, lock_budgets, period, points_issued
@@ -55,9 +54,6 @@ so a transaction holds its locks for about as long as `ingest.CHUNK` events one 
 PER_EVENT_WEIGHT = 4
 ID_BLOCK = 256
 """Award ids taken from PostgreSQL's sequence at a time (unused ones are gaps, as a rollback leaves)."""
-
-Loaded = tuple[dict[str, Any], str]
-
 
 ANSWER_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 """How the API writes JSON (Flask's provider: keys sorted, compact, UTF-8), for a result's body."""
@@ -78,12 +74,12 @@ def ingest_batch(store: Store, compiled: CompiledRuleset, events: list[Any],
                  received_at: datetime) -> list[IngestResult | LoyaltyError]:
     """Every event all or nothing, in the order given, as `ingest` one by one would answer it."""
     with _collector_paused():
-        return ingest_loaded_batch(store, compiled, [_load_or_refusal(event) for event in events], received_at)
+        return ingest_loaded_batch(store, compiled, [checked_or_refusal(event) for event in events], received_at)
 
 
 def ingest_loaded_batch(store: Store, compiled: CompiledRuleset, loaded: list[Loaded | LoyaltyError],
                         received_at: datetime) -> list[IngestResult | LoyaltyError]:
-    """`ingest_batch` of events already checked (each `(event, canonical hash)`, or its refusal), with
+    """`ingest_batch` of events already checked (each `checked`, or its refusal), with
     the garbage collector left as it is: a few events make few objects (`IngestGroups`)."""
     results: list[IngestResult | LoyaltyError] = []
     for chunk in _chunks(loaded):
@@ -125,12 +121,6 @@ class _CollectorPause:
 
 _collector_paused = _CollectorPause()
 
-
-def _load_or_refusal(event: Any) -> Loaded | LoyaltyError:
-    try:
-        return load_event_fast(event), canonical_hash(event)
-    except LoyaltyError as refusal:
-        return refusal
 
 
 def _chunks(loaded: list) -> Iterator[list]:

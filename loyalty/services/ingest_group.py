@@ -26,8 +26,7 @@ from typing import Any
 from loyalty.engine.decide import CompiledRuleset, compile_ruleset
 from loyalty.engine.model import Ruleset
 from loyalty.errors import LoyaltyError
-from loyalty.services.canonical import canonical_hash
-from loyalty.services.event_check import load_event_fast
+from loyalty.services.event_check import checked
 from loyalty.services.ingest import MAX_BATCH, ingest_loaded
 from loyalty.services.ingest_batch import ingest_loaded_batch
 from loyalty.services.ingest_result import IngestResult
@@ -77,7 +76,7 @@ class IngestGroups:
         with the events other threads send meanwhile."""
         if received_at.tzinfo is None:
             raise ValueError("received_at must be an aware datetime")
-        waiting = _Waiting(compile_ruleset(ruleset), load_event_fast(event), canonical_hash(event), received_at)
+        waiting = _Waiting(compile_ruleset(ruleset), *checked(event), received_at)
         with self._lock:
             self._queue.append(waiting)
             leads = not self._leading
