@@ -93,8 +93,7 @@ class IngestGroups:
         with self._lock:
             compiled = self._queue[0].compiled  # a group is decided by one ruleset
             group = [w for w in self._queue[:self.largest] if w.compiled is compiled]
-            taken = set(map(id, group))
-            self._queue = [w for w in self._queue if id(w) not in taken]
+            self._queue = [w for w in self._queue if w not in group]  # _Waiting compares by identity
             self.groups += 1
             self.events += len(group)
         try:

@@ -82,12 +82,12 @@ class DriverStatement:
         column_keys = [column.key for column in table.columns if column.key in names] if inserting else None
         compiled = statement.compile(dialect=dialect, column_keys=column_keys)
         required = [name for name, bound in compiled.binds.items() if bound.required]
-        fixed = {name: value for name, value in compiled.construct_params(dict.fromkeys(required)).items()
-                 if name not in names}  # the statement's own literals
+        every = compiled.construct_params(dict.fromkeys(required))  # each bind's name, with the statement's own literals
+        fixed = {name: value for name, value in every.items() if name not in names}
         processors = {name: processor for name, bound in compiled.binds.items()
                       if (processor := bound.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
         positional = compiled.positiontup is not None
-        order = list(compiled.positiontup) if positional else list(compiled.construct_params(dict.fromkeys(required)))
+        order = list(compiled.positiontup) if positional else list(every)
         return _Compiled(compiled.string, order, fixed, processors, positional)
 
 
