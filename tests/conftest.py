@@ -64,3 +64,11 @@ def sqlite_store(_sqlite_store) -> Iterator[Store]:
     empty_all_tables(_sqlite_store)
     yield _sqlite_store
     empty_all_tables(_sqlite_store)
+
+
+@pytest.fixture
+def postgresql_store(_postgresql_store) -> Iterator[Store]:
+    """An empty PostgreSQL store (skipped without its URL), for what only PostgreSQL does."""
+    empty_all_tables(_postgresql_store)
+    yield _postgresql_store
+    empty_all_tables(_postgresql_store)

@@ -101,11 +101,15 @@ def _deliver(session: Session, award_id: int, award: Decided, applied: AppliedEv
     """Post the points and write the grants, membership, tier and approval the award carries."""
     customer = applied.customer
     why = award.reason
-    if award.points or award.status_points:
+    status = "pending_approval" if award.needs_approval else "granted"
+    audit = dict(actor=ACTOR, action=f"award.{status}", subject_type="award", subject_id=award_id,
+                 occurred_at=received_at, customer_id=customer.id, reason=why,
+                 ruleset_version=award.ruleset_version, details=_award_details(award))
+    if award.points or award.status_points:  # the award's audit row goes with its posting's
         earn(session, customer.id, points=award.points, status_points=award.status_points,
              occurred_at=received_at, reference=award_reference(award_id), programme=award.programme_id,
              expires_on=award.expires_on, vests_on=award.vests_on, actor=ACTOR, reason=why,
-             ruleset_version=award.ruleset_version, for_new_award=True)
+             ruleset_version=award.ruleset_version, for_new_award=True, audit_after=audit)
     if award.reward:
         session.add(RewardGrant(customer_id=customer.id, award_id=award_id, kind="reward",
                                 reward_id=award.reward, status="pending", granted_at=received_at))
@@ -122,10 +126,8 @@ def _deliver(session: Session, award_id: int, award: Decided, applied: AppliedEv
     if award.tier:
         session.execute(update(Customer).where(Customer.id == customer.id).values(tier=award.tier)
                         .execution_options(synchronize_session=False))
-    status = "pending_approval" if award.needs_approval else "granted"
-    record_now(session, actor=ACTOR, action=f"award.{status}", subject_type="award", subject_id=award_id,
-               occurred_at=received_at, customer_id=customer.id, reason=why,
-               ruleset_version=award.ruleset_version, details=_award_details(award))
+    if not (award.points or award.status_points):
+        record_now(session, **audit)
     return GivenAward(
         award_id=award_id, rule_id=award.rule_id, programme_id=award.programme_id,
         ruleset_version=award.ruleset_version, status=status, contract_id=award.contract_id,

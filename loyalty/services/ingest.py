@@ -36,7 +36,7 @@ STORE_RESULT = DriverStatement(
     .values(result=bindparam("result"), snapshot=bindparam("snapshot"))
 )
 """The answer kept for resends and what the rules read, for replays; built once (building a
-statement costs more than running it)."""
+statement costs more than running it). An event's last write: on PostgreSQL it goes with the COMMIT."""
 
 
 def ingest(store: Store, ruleset: Ruleset | CompiledRuleset, event: Any, received_at: datetime) -> IngestResult:
@@ -49,7 +49,7 @@ def ingest(store: Store, ruleset: Ruleset | CompiledRuleset, event: Any, receive
 def ingest_loaded(store: Store, compiled: CompiledRuleset, event: dict[str, Any], body_hash: str,
                   received_at: datetime) -> IngestResult:
     """`ingest` of an event already `checked`: loaded, with its body's hash."""
-    return store.run(lambda session: _ingest_once(session, compiled, event, body_hash, received_at))
+    return store.run(lambda session: _ingest_once(session, compiled, event, body_hash, received_at, alone=True))
 
 
 def ingest_many(store: Store, ruleset: Ruleset | CompiledRuleset, events: list[Any],
@@ -101,7 +101,9 @@ def _ingest_savepoint(session: Session, compiled: CompiledRuleset, event: dict[s
 
 
 def _ingest_once(session: Session, compiled: CompiledRuleset, event: dict[str, Any], body_hash: str,
-                 received_at: datetime) -> IngestResult:
+                 received_at: datetime, alone: bool = False) -> IngestResult:
+    """`alone`: the event is its transaction's only one, so its answer is the last write and goes with
+    the COMMIT; in a chunk a later event may read it back, and a savepoint may take it back."""
     if not _claim(session, event, body_hash, received_at):
         return _replay(session, event, body_hash)
     applied = apply_event(session, event, facts_needed=bool(compiled.entries_for(event["type"])))
@@ -112,8 +114,8 @@ def _ingest_once(session: Session, compiled: CompiledRuleset, event: dict[str, A
         )
     decision = decide(compiled, applied.facts, applied.snapshot, applied.today, applied.customer.main_contract_id)
     result.awards, result.stopped = give_awards(session, compiled.ruleset, applied, decision, received_at)
-    STORE_RESULT.execute(session, {"event_id": event["id"], "result": result.as_dict(),
-                                   "snapshot": dict(vars(applied.snapshot))})
+    store_result = STORE_RESULT.execute_with_commit if alone else STORE_RESULT.execute
+    store_result(session, {"event_id": event["id"], "result": result.as_dict(), "snapshot": dict(vars(applied.snapshot))})
     return result
 
 

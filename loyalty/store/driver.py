@@ -9,16 +9,20 @@ savepoints apply as to any statement. Driver errors are raised as SQLAlchemy's (
 on them as before).
 
 Only for statements whose values are all given at each call: compiling refuses an insert that
-leaves out a column with a Python-side default, since nothing here would fill it in.
+leaves out a column with a Python-side default, since nothing here would fill it in. A SELECT
+(a statement of data-modifying CTEs, on PostgreSQL) is not checked: its inserts must name every
+such column.
 """
 from __future__ import annotations
 
 import threading
 from typing import Any, Callable, Mapping, Sequence
 
-from sqlalchemy import Insert, Update
+from sqlalchemy import Insert, Select, Update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+from loyalty.store import with_commit
 
 executed = 0
 """Statements run here (benchmarks add them to the ones SQLAlchemy's events count)."""
@@ -40,9 +44,9 @@ class _Compiled:
 
 
 class DriverStatement:
-    """An INSERT or UPDATE built once at import, run on the session's DBAPI connection."""
+    """An INSERT, UPDATE or SELECT built once, run on the session's DBAPI connection."""
 
-    def __init__(self, statement: Insert | Update):
+    def __init__(self, statement: Insert | Update | Select):
         self.statement = statement
         self._compiled: dict[tuple[str, frozenset[str]], _Compiled] = {}
         self._lock = threading.Lock()
@@ -52,7 +56,19 @@ class DriverStatement:
         (ids: no result types are applied)."""
         connection = session.connection()
         compiled = self._for(connection.dialect, params)
-        return _run(connection, compiled.sql, compiled.arguments(params), many=False)
+        return _run(connection, compiled, compiled.arguments(params), many=False)
+
+    def execute_with_commit(self, session: Session, params: Mapping[str, Any]) -> None:
+        """Run with the transaction's COMMIT on PostgreSQL (`with_commit`), at once on SQLite: for a unit
+        of work's last write, which nothing in it reads back. Returns nothing."""
+        connection = session.connection()
+        compiled = self._for(connection.dialect, params)
+        if connection.dialect.name != "postgresql":
+            _run(connection, compiled, compiled.arguments(params), many=False)
+            return
+        global executed
+        executed += 1
+        with_commit.hold(session, compiled.sql, compiled.arguments(params))
 
     def execute_many(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run once per set of values (all with the same names), in one executemany."""
@@ -60,7 +76,7 @@ class DriverStatement:
             return
         connection = session.connection()
         compiled = self._for(connection.dialect, rows[0])
-        _run(connection, compiled.sql, [compiled.arguments(row) for row in rows], many=True)
+        _run(connection, compiled, [compiled.arguments(row) for row in rows], many=True)
 
     def _for(self, dialect, params: Mapping[str, Any]) -> _Compiled:
         key = (dialect.name, frozenset(params))
@@ -73,14 +89,10 @@ class DriverStatement:
 
     def _compile(self, dialect, names: frozenset[str]) -> _Compiled:
         statement = self.statement
-        table = statement.table
-        inserting = isinstance(statement, Insert)
-        unfilled = [column.key for column in table.columns if column.key not in names
-                    and _python_side(column.default if inserting else column.onupdate)]
-        if unfilled:
-            raise ValueError(f"{table.name}: give {', '.join(unfilled)} (a Python-side default is not applied here)")
-        column_keys = [column.key for column in table.columns if column.key in names] if inserting else None
-        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+        if isinstance(statement, (Insert, Update)):
+            compiled = _compile_dml(statement, dialect, names)
+        else:
+            compiled = statement.compile(dialect=dialect)
         required = [name for name, bound in compiled.binds.items() if bound.required]
         every = compiled.construct_params(dict.fromkeys(required))  # each bind's name, with the statement's own literals
         fixed = {name: value for name, value in every.items() if name not in names}
@@ -91,24 +103,35 @@ class DriverStatement:
         return _Compiled(compiled.string, order, fixed, processors, positional)
 
 
+def _compile_dml(statement: Insert | Update, dialect, names: frozenset[str]):
+    table = statement.table
+    inserting = isinstance(statement, Insert)
+    unfilled = [column.key for column in table.columns if column.key not in names
+                and _python_side(column.default if inserting else column.onupdate)]
+    if unfilled:
+        raise ValueError(f"{table.name}: give {', '.join(unfilled)} (a Python-side default is not applied here)")
+    column_keys = [column.key for column in table.columns if column.key in names] if inserting else None
+    return statement.compile(dialect=dialect, column_keys=column_keys)
+
+
 def _python_side(default) -> bool:
     """A default SQLAlchemy computes in Python (a value or a function), not one the SQL itself holds."""
     return default is not None and not getattr(default, "is_clause_element", False) \
         and not getattr(default, "is_sequence", False)
 
 
-def _run(connection, sql: str, arguments: Any, *, many: bool) -> list[tuple]:
+def _run(connection, compiled: _Compiled, arguments: Any, *, many: bool) -> list[tuple]:
     global executed
     executed += 1
     dialect = connection.dialect
     cursor = connection.connection.driver_connection.cursor()
     try:
         if many:
-            cursor.executemany(sql, arguments)
+            cursor.executemany(compiled.sql, arguments)
             return []
-        cursor.execute(sql, arguments)
+        cursor.execute(compiled.sql, arguments)
         return cursor.fetchall() if cursor.description is not None else []
     except dialect.loaded_dbapi.Error as error:
-        raise DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error) from error
+        raise DBAPIError.instance(compiled.sql, arguments, error, dialect.loaded_dbapi.Error) from error
     finally:
         cursor.close()

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from loyalty.store import with_commit
 from loyalty.store.writer_lock import Checkpoints, WriterLock, lock_path_for
 
 T = TypeVar("T")
@@ -40,7 +41,9 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    with_commit.install(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -68,3 +68,43 @@ def test_an_insert_that_leaves_out_a_python_side_default_is_refused_before_it_ru
         with pytest.raises(ValueError, match="customers: give locale"):
             DriverStatement(insert(Customer.__table__)).execute(
                 session, {"id": "c-9", "name": "Khách mới", "segment": "sme", "customer_since": date(2026, 1, 1)})
+
+
+AUDIT_ONLY = DriverStatement(insert(AuditRecord.__table__))
+
+
+def _audit_reasons(store) -> list[str]:
+    with store.reading() as session:
+        return list(session.scalars(select(AuditRecord.reason).order_by(AuditRecord.id)))
+
+
+def test_a_write_with_the_commit_is_stored_with_its_values_as_any_other(store):
+    add_customer(store, "c-1")
+    with store.transaction() as session:
+        RENAME.execute_with_commit(session, {"customer_id": "c-1", "name": "Cửa hàng 'Hoa Sen'; DROP TABLE x"})
+        AUDIT_ONLY.execute_with_commit(session, audit_row())
+    with store.reading() as session:
+        assert session.get(Customer, "c-1").name == "Cửa hàng 'Hoa Sen'; DROP TABLE x"
+        stored = session.scalars(select(AuditRecord)).one()
+        assert stored.occurred_at == WHEN and stored.details["ghi_chú"] == "Cảm ơn quý khách"
+
+
+def test_a_write_with_the_commit_that_fails_takes_the_whole_transaction_with_it(store):
+    add_customer(store, "c-1")
+    with pytest.raises(IntegrityError):
+        with store.transaction() as session:
+            RENAME.execute(session, {"customer_id": "c-1", "name": "renamed before"})
+            AUDIT_ONLY.execute_with_commit(session, audit_row(actor=None))  # actor is NOT NULL
+    with store.reading() as session:
+        assert session.get(Customer, "c-1").name != "renamed before"
+    assert _audit_reasons(store) == []
+
+
+def test_a_rolled_back_transaction_drops_its_writes_for_the_commit(store):
+    with pytest.raises(RuntimeError):
+        with store.transaction() as session:
+            AUDIT_ONLY.execute_with_commit(session, audit_row(reason="rolled back"))
+            raise RuntimeError("the unit of work fails after its last write")
+    with store.transaction() as session:  # the pool hands out the same connection: nothing of before
+        AUDIT_ONLY.execute_with_commit(session, audit_row(reason="committed"))
+    assert _audit_reasons(store) == ["committed"]

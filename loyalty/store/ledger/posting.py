@@ -19,6 +19,7 @@ from loyalty.ledger import (
 )
 from loyalty.store.audit import record_now
 from loyalty.store.driver import DriverStatement
+from loyalty.store.ledger.posting_one import fits_one_statement, write_in_one_statement
 from loyalty.store.tables import (
     Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation,
 )
@@ -63,26 +64,40 @@ class Why:
 
 def write_plan(
     session: Session, plan: Plan, accounts: dict[AccountRef, LedgerAccount], why: Why, *,
-    effective_on: date | None = None, reverses_id: int | None = None,
+    effective_on: date | None = None, reverses_id: int | None = None, audit_after: dict | None = None,
 ) -> Posted:
-    """Insert the plan's transaction and move every running total with it."""
+    """Insert the plan's transaction and move every running total with it: on PostgreSQL in one
+    statement where the plan allows (`posting_one`), else statement by statement.
+
+    `audit_after`: `record_now`'s arguments for another audit row of the same change (the award that
+    earned the points), written right after the posting's own, in the same statement where it can be."""
     plan.check()
-    transaction_id = INSERT_TRANSACTION.execute(session, dict(
+    transaction = dict(
         kind=plan.kind, customer_id=plan.customer_id, occurred_at=why.occurred_at,
         effective_on=effective_on, reference=plan.reference, reason=why.reason,
         actor=why.actor, ruleset_version=why.ruleset_version, reverses_id=reverses_id,
         shortfall=plan.shortfall,
-    ))[0][0]
-    _write_entries(session, transaction_id, plan, accounts)
-    lot_ids = _write_lots(session, transaction_id, plan, accounts)
-    revoke_lots(session, plan.revoke_lot_ids, why.occurred_at)
-    _mirror_status_points(session, plan)
-    posted = Posted(
-        transaction_id, plan.kind, plan.customer_id, plan.points(AVAILABLE), plan.points(PENDING),
-        plan.points(STATUS_POINTS), plan.shortfall, tuple(lot_ids),
     )
-    _audit(session, posted, plan, why)
-    return posted
+    if session.get_bind().dialect.name == "postgresql" and fits_one_statement(plan):
+        account_ids = {ref: accounts[ref].id for ref in plan.entries}
+        session.flush()  # as record_now does: pending audit rows keep ids before this one's
+        transaction_id, lot_ids = write_in_one_statement(session, plan, account_ids, transaction,
+                                                         _audit_row(plan, why), audit_after)
+        if plan.points(STATUS_POINTS):
+            _expire_status_points(session, plan.customer_id)
+    else:
+        transaction_id = INSERT_TRANSACTION.execute(session, transaction)[0][0]
+        _write_entries(session, transaction_id, plan, accounts)
+        lot_ids = tuple(_write_lots(session, transaction_id, plan, accounts))
+        revoke_lots(session, plan.revoke_lot_ids, why.occurred_at)
+        _mirror_status_points(session, plan)
+        record_now(session, **_audit_row(plan, why), subject_id=transaction_id)
+        if audit_after is not None:
+            record_now(session, **audit_after)
+    return Posted(
+        transaction_id, plan.kind, plan.customer_id, plan.points(AVAILABLE), plan.points(PENDING),
+        plan.points(STATUS_POINTS), plan.shortfall, lot_ids,
+    )
 
 
 def _write_entries(session: Session, transaction_id: int, plan: Plan, accounts) -> None:
@@ -153,23 +168,25 @@ def _mirror_status_points(session: Session, plan: Plan) -> None:
             .values(status_points=Customer.status_points + change)
             .execution_options(synchronize_session=False)
         )
-        loaded = session.identity_map.get(session.identity_key(Customer, plan.customer_id))
-        if loaded is not None:  # a row this session holds must not show the old figure
-            session.expire(loaded, ["status_points"])
+        _expire_status_points(session, plan.customer_id)
 
 
-def _audit(session: Session, posted: Posted, plan: Plan, why: Why) -> None:
-    details = {
-        "points": posted.points, "pending_points": posted.pending_points,
-        "status_points": posted.status_points, "reference": plan.reference,
-    }
-    if posted.shortfall:
-        details["shortfall"] = posted.shortfall
-    record_now(
-        session, actor=why.actor, action=f"ledger.{plan.kind}", subject_type="ledger_transaction",
-        subject_id=posted.transaction_id, occurred_at=why.occurred_at, customer_id=plan.customer_id,
-        reason=why.reason, ruleset_version=why.ruleset_version, details=details,
-    )
+def _expire_status_points(session: Session, customer_id: str) -> None:
+    """A customer row this session holds must not show the old figure."""
+    loaded = session.identity_map.get(session.identity_key(Customer, customer_id))
+    if loaded is not None:
+        session.expire(loaded, ["status_points"])
+
+
+def _audit_row(plan: Plan, why: Why) -> dict:
+    """The audit row of a posting, but its subject: the transaction's id, not known yet."""
+    details = {"points": plan.points(AVAILABLE), "pending_points": plan.points(PENDING),
+               "status_points": plan.points(STATUS_POINTS), "reference": plan.reference}
+    if plan.shortfall:
+        details["shortfall"] = plan.shortfall
+    return dict(actor=why.actor, action=f"ledger.{plan.kind}", subject_type="ledger_transaction",
+                occurred_at=why.occurred_at, customer_id=plan.customer_id, reason=why.reason,
+                ruleset_version=why.ruleset_version, details=details)
 
 
 def load_lots(
