@@ -6,15 +6,17 @@ unblocked). SQLite ignores row locks; its write transactions already begin IMMED
 """
 from __future__ import annotations
 
-from typing import Iterable
+from functools import lru_cache
+from typing import Iterable, NamedTuple
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from loyalty.errors import UnknownCustomer
 from loyalty.ledger import CUSTOMER_ACCOUNTS, AccountRef, customer_account
+from loyalty.store.driver import DriverStatement
 from loyalty.store.tables import Customer, LedgerAccount
 
 ACCOUNTS = LedgerAccount.__table__
@@ -26,17 +28,33 @@ LOCK_CUSTOMER_ROW = (
     select(Customer.__table__.c.id).where(Customer.__table__.c.id == bindparam("customer_id"))
     .with_for_update(key_share=True)
 )
-SELECT_LOCKED = (
-    select(ACCOUNTS.c.id, ACCOUNTS.c.code, ACCOUNTS.c.kind, ACCOUNTS.c.currency, ACCOUNTS.c.customer_id,
-           ACCOUNTS.c.balance)
-    .where(ACCOUNTS.c.code.in_(bindparam("codes", expanding=True))).order_by(ACCOUNTS.c.id)
-    .with_for_update(key_share=True)
-)
 INSERT_MISSING = {
     dialect: insert(ACCOUNTS).on_conflict_do_nothing(index_elements=["code"])
     for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
 }
 """Statements built once: building one cost more than running it, and every posting runs these."""
+
+
+class LockedAccount(NamedTuple):
+    """An account's row as locked: its balance is the one the posting starts from."""
+
+    id: int
+    code: str
+    kind: str
+    currency: str
+    customer_id: str | None
+    balance: int
+
+
+@lru_cache(maxsize=16)
+def _select_locked_statement(codes: int) -> DriverStatement:
+    """The accounts of `codes` codes, locked in id order: one statement per number of codes, at driver
+    level (SQLAlchemy's execution path cost a posting's lookup about 0.1 ms more)."""
+    return DriverStatement(
+        select(*(ACCOUNTS.c[name] for name in LockedAccount._fields))
+        .where(ACCOUNTS.c.code.in_([bindparam(f"code{i}", type_=ACCOUNTS.c.code.type) for i in range(codes)]))
+        .order_by(ACCOUNTS.c.id).with_for_update(key_share=True)
+    )
 
 
 def lock_customer(session: Session, customer_id: str) -> Customer:
@@ -58,7 +76,7 @@ def customer_accounts(customer_id: str) -> list[AccountRef]:
     return [customer_account(customer_id, kind) for kind in CUSTOMER_ACCOUNTS]
 
 
-def lock_accounts(session: Session, refs: Iterable[AccountRef]) -> dict[AccountRef, Row]:
+def lock_accounts(session: Session, refs: Iterable[AccountRef]) -> dict[AccountRef, LockedAccount]:
     """The accounts named (id, code, kind, currency, customer_id, balance as locked), created if missing
     (race-safely) and locked in id order."""
     wanted = {ref.code: ref for ref in refs}
@@ -70,8 +88,11 @@ def lock_accounts(session: Session, refs: Iterable[AccountRef]) -> dict[AccountR
     return {ref: rows[code] for code, ref in wanted.items()}
 
 
-def _select_locked(session: Session, wanted: dict[str, AccountRef]) -> dict[str, Row]:
-    return {row.code: row for row in session.execute(SELECT_LOCKED, {"codes": list(wanted)})}
+def _select_locked(session: Session, wanted: dict[str, AccountRef]) -> dict[str, LockedAccount]:
+    session.flush()  # the statement goes past the ORM: rows it has not sent yet (the customer) first
+    statement = _select_locked_statement(len(wanted))
+    rows = statement.execute(session, {f"code{i}": code for i, code in enumerate(wanted)})
+    return {row[1]: LockedAccount(*row) for row in rows}
 
 
 def _insert_missing(session: Session, refs: list[AccountRef]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from loyalty.errors import DuplicatePosting, FieldErrors
@@ -15,7 +15,9 @@ from loyalty.ledger import (
     ADJUST, ADJUSTMENT, AVAILABLE, CLAWBACK, ISSUANCE, REDEMPTION, REWARD, SPEND, STATUS,
     STATUS_POINTS, AccountRef, Plan, local_date, plan_debit, plan_earn, system_account,
 )
-from loyalty.store.ledger.accounts import customer_accounts, lock_accounts, lock_customer, lock_customer_row
+from loyalty.store.ledger.accounts import (
+    LockedAccount, customer_accounts, lock_accounts, lock_customer, lock_customer_row,
+)
 from loyalty.store.ledger.posting import Posted, Why, load_lots, write_plan
 from loyalty.store.tables import Customer, LedgerTransaction
 
@@ -110,7 +112,7 @@ def _require_who_and_why(points: int, actor: str, reason: str, currency: str) ->
 
 def lock_for_posting(
     session: Session, customer_id: str, *system_kinds: str
-) -> tuple[Customer, dict[AccountRef, Row]]:
+) -> tuple[Customer, dict[AccountRef, LockedAccount]]:
     """Lock the customer, then its accounts and the system accounts named, in id order.
 
     Issuance, clawback and adjustment exist in both currencies; the others hold reward points only.
