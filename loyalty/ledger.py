@@ -144,6 +144,13 @@ class Plan:
         """The entries to write, in a stable order."""
         return sorted(((a, n) for a, n in self.entries.items() if n), key=lambda e: e[0].code)
 
+    def lot_changes(self) -> dict[int, int]:
+        """The net change to each lot held before, by lot id in id order, leaving out those that net to 0."""
+        changes: dict[int, int] = defaultdict(int)
+        for lot_id, _kind, delta in self.allocations:
+            changes[lot_id] += delta
+        return {lot_id: change for lot_id, change in sorted(changes.items()) if change}
+
     def points(self, kind: str) -> int:
         """The net change to one of the customer's accounts."""
         return self.entries.get(customer_account(self.customer_id, kind), 0)

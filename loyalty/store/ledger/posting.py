@@ -4,7 +4,6 @@ All in the caller's session, so that an award or a redemption and its postings c
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
@@ -19,6 +18,7 @@ from loyalty.ledger import (
 )
 from loyalty.store.audit import record_now
 from loyalty.store.driver import DriverStatement
+from loyalty.store.ledger.accounts import LockedAccount
 from loyalty.store.ledger.posting_one import fits_one_statement, write_in_one_statement
 from loyalty.store.tables import (
     Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation,
@@ -63,7 +63,7 @@ class Why:
 
 
 def write_plan(
-    session: Session, plan: Plan, accounts: dict[AccountRef, LedgerAccount], why: Why, *,
+    session: Session, plan: Plan, accounts: dict[AccountRef, LockedAccount], why: Why, *,
     effective_on: date | None = None, reverses_id: int | None = None, audit_after: dict | None = None,
 ) -> Posted:
     """Insert the plan's transaction and move every running total with it: on PostgreSQL in one
@@ -138,10 +138,7 @@ def _write_lots(session: Session, transaction_id: int, plan: Plan, accounts) -> 
             created = [INSERT_LOT.execute(session, rows[0])[0][0]]
         else:
             created = list(session.scalars(INSERT_LOTS, rows))
-    changes: dict[int, int] = defaultdict(int)
-    for lot_id, _kind, delta in plan.allocations:
-        changes[lot_id] += delta
-    _add_to(session, Lot.__table__, "remaining", changes)
+    _add_to(session, Lot.__table__, "remaining", plan.lot_changes())
     moves = list(zip(created, (new.amount for new in plan.new_lots)))
     moves += [(lot_id, delta) for lot_id, _kind, delta in plan.allocations if delta]
     INSERT_ALLOCATIONS.execute_many(

@@ -107,10 +107,7 @@ def write_in_one_statement(session: Session, plan: Plan, account_ids: dict, tran
     plan's order. `account_ids` maps the plan's accounts to their rows' ids; `transaction` and `audit` hold
     the columns `TRANSACTION_COLUMNS` and `AUDIT_COLUMNS` name; `audit_after`, those and its subject_id."""
     moves = sorted((account_ids[ref], amount) for ref, amount in plan.nonzero_entries())
-    changes: dict[int, int] = {}
-    for lot_id, _kind, delta in plan.allocations:
-        changes[lot_id] = changes.get(lot_id, 0) + delta
-    changes = {lot_id: change for lot_id, change in sorted(changes.items()) if change}
+    changes = plan.lot_changes()
     allocations = [(lot_id, delta) for lot_id, _kind, delta in plan.allocations if delta]
     status_change = plan.points(STATUS_POINTS)
     parameters = {f"tx_{c}": transaction[c] for c in TRANSACTION_COLUMNS}
