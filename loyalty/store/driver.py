@@ -1,4 +1,4 @@
-"""Core inserts and updates the per-event path runs by the thousand, sent straight to the DBAPI cursor.
+"""Core statements the per-event path runs by the thousand, sent straight to the DBAPI cursor.
 
 SQLAlchemy's execution path (execution context, events, result wrapping) cost an insert of an
 audit row 24 us on SQLite, against 8 us sent this way; an awarded event runs about a dozen such
@@ -9,9 +9,10 @@ savepoints apply as to any statement. Driver errors are raised as SQLAlchemy's (
 on them as before).
 
 Only for statements whose values are all given at each call: compiling refuses an insert that
-leaves out a column with a Python-side default, since nothing here would fill it in. A SELECT
-(a statement of data-modifying CTEs, on PostgreSQL) is not checked: its inserts must name every
-such column.
+leaves out a column with a Python-side default, since nothing here would fill it in. A SELECT (a
+read, or on PostgreSQL a statement of data-modifying CTEs) is not checked: its inserts must name
+every such column. A SELECT's rows come back as the driver gives them, with no result types
+applied: fine for ids, numbers and text, not for SQLite's dates and times (stored as text).
 """
 from __future__ import annotations
 
