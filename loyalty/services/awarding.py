@@ -44,7 +44,7 @@ def give_awards(session: Session, ruleset: Ruleset, applied: AppliedEvent, decis
     """Give every award that fits its limits and was not already given; say why the others were not."""
     if not decision.awards and not decision.passed_over:
         return [], []
-    stopped = [_passed_over(p) for p in decision.passed_over]
+    stopped = [passed_over_stop(p) for p in decision.passed_over]
     rules = {rule.id: rule for rule in ruleset.rules}
     lock_budgets(session, [ruleset.programme(a.programme_id) for a in decision.awards])
     given: list[GivenAward] = []
@@ -54,10 +54,10 @@ def give_awards(session: Session, ruleset: Ruleset, applied: AppliedEvent, decis
         if programme.budget or programme.cap:
             refusal = check_limits(session, programme, award, applied.customer.id, applied.today)
             if refusal and _already_given(session, award, rule, applied):
-                refusal = _once_per_stop(award, rule)  # the real reason, which a spent limit hid
+                refusal = once_per_stop(award, rule)  # the real reason, which a spent limit hid
         award_id = None if refusal else _insert_award(session, award, rule, applied, received_at)
         if refusal is None and award_id is None:
-            refusal = _once_per_stop(award, rule)
+            refusal = once_per_stop(award, rule)
         if refusal:
             stopped.append(refusal)
         else:
@@ -72,11 +72,11 @@ def _already_given(session: Session, award: Decided, rule: Rule, applied: Applie
     return session.scalar(GIVEN_BEFORE, key) is not None
 
 
-def _once_per_stop(award: Decided, rule: Rule) -> Stopped:
+def once_per_stop(award: Decided, rule: Rule) -> Stopped:
     return Stopped(award.rule_id, "once_per", f"already given once per {rule.once_per} ({award.once_key})")
 
 
-def _passed_over(passed: PassedOver) -> Stopped:
+def passed_over_stop(passed: PassedOver) -> Stopped:
     code = next((c for prefix, c in PASSED_OVER_CODES.items() if passed.reason.startswith(prefix)), "passed_over")
     return Stopped(passed.rule_id, code, passed.reason)
 
@@ -104,7 +104,7 @@ def _deliver(session: Session, award_id: int, award: Decided, applied: AppliedEv
     status = "pending_approval" if award.needs_approval else "granted"
     audit = dict(actor=ACTOR, action=f"award.{status}", subject_type="award", subject_id=award_id,
                  occurred_at=received_at, customer_id=customer.id, reason=why,
-                 ruleset_version=award.ruleset_version, details=_award_details(award))
+                 ruleset_version=award.ruleset_version, details=award_details(award))
     if award.points or award.status_points:  # the award's audit row goes with its posting's
         earn(session, customer.id, points=award.points, status_points=award.status_points,
              occurred_at=received_at, reference=award_reference(award_id), programme=award.programme_id,
@@ -142,7 +142,7 @@ def award_reference(award_id: int) -> str:
     return f"award:{award_id}"
 
 
-def _award_details(award: Decided) -> dict:
+def award_details(award: Decided) -> dict:
     return {k: v.isoformat() if isinstance(v, date) else v
             for k, v in vars(award).items() if v not in (None, 0, False)}
 

@@ -106,21 +106,20 @@ def _about_a_customer(session: Session, event: dict[str, Any]) -> tuple[Customer
     return customer, contract_id, contracts
 
 
-def _invoice_paid(session: Session, event: dict[str, Any]):
-    customer, contract_id, contracts = _about_a_customer(session, event)
-    return customer, _snapshot(event, contract_id, amount=event["data"]["amount"]), contracts
-
-
-def _service_incident(session: Session, event: dict[str, Any]):
-    customer, contract_id, contracts = _about_a_customer(session, event)
+def event_snapshot(event: dict[str, Any], contract_id: str | None) -> EventSnapshot:
+    """What the rules read of an invoice paid, a service incident or a referral (about the contract
+    named, if any): the same for `ingest`'s paths."""
     data = event["data"]
-    return (customer, _snapshot(event, contract_id, outage_hours=data["outage_hours"], planned=data["planned"]),
-            contracts)
+    if event["type"] == "invoice.paid":
+        return _snapshot(event, contract_id, amount=data["amount"])
+    if event["type"] == "service.incident":
+        return _snapshot(event, contract_id, outage_hours=data["outage_hours"], planned=data["planned"])
+    return _snapshot(event)
 
 
-def _referral_converted(session: Session, event: dict[str, Any]):
-    customer, _, contracts = _about_a_customer(session, event)
-    return customer, _snapshot(event), contracts
+def _event_about_a_customer(session: Session, event: dict[str, Any]):
+    customer, contract_id, contracts = _about_a_customer(session, event)
+    return customer, event_snapshot(event, contract_id), contracts
 
 
 APPLY: dict[str, Callable[[Session, dict[str, Any]], tuple[Customer, EventSnapshot, Contracts | None]]] = {
@@ -128,7 +127,7 @@ APPLY: dict[str, Callable[[Session, dict[str, Any]], tuple[Customer, EventSnapsh
     "contract.signed": _contract_signed,
     "contract.renewed": _contract_renewed,
     "contract.cancelled": _contract_cancelled,
-    "invoice.paid": _invoice_paid,
-    "service.incident": _service_incident,
-    "referral.converted": _referral_converted,
+    "invoice.paid": _event_about_a_customer,
+    "service.incident": _event_about_a_customer,
+    "referral.converted": _event_about_a_customer,
 }

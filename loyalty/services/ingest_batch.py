@@ -34,7 +34,7 @@ from loyalty.engine.model import Limit, Programme
 from loyalty.errors import DuplicateEvent, EventConflict, EventOutOfOrder, LoyaltyError, UnknownContract, UnknownCustomer
 from loyalty.ledger import local_date
 from loyalty.services import ingest as per_event
-from loyalty.services.awarding import ACTOR, _award_details, _once_per_stop, _passed_over, award_reference
+from loyalty.services.awarding import ACTOR, award_details, once_per_stop, passed_over_stop, award_reference
 from loyalty.services.event_check import Loaded, checked_or_refusal
 from loyalty.services.event_payloads import SUBJECTS, event_subject
 from loyalty.services.ingest_result import GivenAward, IngestResult, Stopped
@@ -310,13 +310,13 @@ class _Run:
         """`give_awards`, against the keys and limits kept in Python."""
         if not decision.awards and not decision.passed_over:
             return [], []
-        stopped = [_passed_over(p) for p in decision.passed_over]
+        stopped = [passed_over_stop(p) for p in decision.passed_over]
         given: list[GivenAward] = []
         for award in decision.awards:
             rule, programme = self.rules[award.rule_id], self.programmes[award.programme_id]
             key = (customer.id, award.rule_id, award.once_key)
             # once_per first, as `give_awards` says it; `_limits` passes a programme without limits
-            refusal = (_once_per_stop(award, rule) if key in self.given
+            refusal = (once_per_stop(award, rule) if key in self.given
                        else self._limits(programme, award, customer.id, today))
             if refusal:
                 stopped.append(refusal)
@@ -392,7 +392,7 @@ class _Run:
         if award.tier:
             customer.tier = self.tiers[customer.id] = award.tier
         self.audit.append((f"award.{status}", award_id, customer.id, why, award.ruleset_version,
-                           _award_details(award)))
+                           award_details(award)))
         return GivenAward(
             award_id=award_id, rule_id=award.rule_id, programme_id=award.programme_id,
             ruleset_version=award.ruleset_version, status=status, contract_id=award.contract_id,
