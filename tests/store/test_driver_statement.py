@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, bindparam, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger_helpers import add_customer
@@ -108,3 +108,18 @@ def test_a_rolled_back_transaction_drops_its_writes_for_the_commit(store):
     with store.transaction() as session:  # the pool hands out the same connection: nothing of before
         AUDIT_ONLY.execute_with_commit(session, audit_row(reason="committed"))
     assert _audit_reasons(store) == ["committed"]
+
+
+def test_a_value_used_twice_and_a_literal_percent_sign_reach_the_database_as_written(store):
+    add_customer(store, "c-1")
+    add_customer(store, "c-2")
+    customers = Customer.__table__
+    name = bindparam("name")
+    same_name_twice = DriverStatement(
+        select(customers.c.id, literal_column("'100%'", String) + name)
+        .where(customers.c.name.like(literal_column("'%'", String) + name + "%") | (customers.c.id == name))
+        .order_by(customers.c.id))
+    with store.transaction() as session:
+        RENAME.execute(session, {"customer_id": "c-2", "name": "Công ty 50% Bình An"})
+        rows = same_name_twice.execute(session, {"name": "50% Bình"})
+    assert rows == [("c-2", "100%50% Bình")]
