@@ -43,11 +43,13 @@ class _Compiled:
     """`sql` as SQLAlchemy compiled it, its values by `names` (positional when SQLAlchemy's form is);
     `driver_sql`, what the cursor is sent: on psycopg the server's own form, its values in `order`."""
 
-    __slots__ = ("sql", "names", "fixed", "processors", "positional", "driver_sql", "order")
+    __slots__ = ("sql", "names", "fixed", "processors", "positional", "driver_sql", "order", "returns_rows")
 
     def __init__(self, sql: str, names: list[str], fixed: dict[str, Any],
-                 processors: dict[str, Callable[[Any], Any]], positional: bool, native: bool = False):
+                 processors: dict[str, Callable[[Any], Any]], positional: bool, native: bool = False,
+                 returns_rows: bool = False):
         self.sql, self.names, self.fixed, self.processors, self.positional = sql, names, fixed, processors, positional
+        self.returns_rows = returns_rows  # known when compiled: psycopg builds `description` anew at each look
         self.driver_sql, self.order = _numbered(sql) if native else (sql, None)
 
     def arguments(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
@@ -138,7 +140,8 @@ class DriverStatement:
         positional = compiled.positiontup is not None
         order = list(compiled.positiontup) if positional else list(every)
         native = dialect.driver == "psycopg" and not positional
-        return _Compiled(compiled.string, order, fixed, processors, positional, native)
+        returns_rows = isinstance(statement, Select) or bool(compiled.effective_returning)
+        return _Compiled(compiled.string, order, fixed, processors, positional, native, returns_rows)
 
 
 def _compile_dml(statement: Insert | Update, dialect, names: frozenset[str]):
@@ -169,7 +172,7 @@ def _run(connection, compiled: _Compiled, arguments: Any, *, many: bool) -> list
             cursor.executemany(compiled.driver_sql, arguments)
             return []
         cursor.execute(compiled.driver_sql, arguments)
-        return cursor.fetchall() if cursor.description is not None else []
+        return cursor.fetchall() if compiled.returns_rows else []
     except dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(compiled.driver_sql, arguments, error, dialect.loaded_dbapi.Error) from error
     finally:
