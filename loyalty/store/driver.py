@@ -16,8 +16,9 @@ written in one statement is not (0.3-0.6 ms of client time each). Here it is con
 Only for statements whose values are all given at each call: compiling refuses an insert that
 leaves out a column with a Python-side default, since nothing here would fill it in. A SELECT (a
 read, or on PostgreSQL a statement of data-modifying CTEs) is not checked: its inserts must name
-every such column. A SELECT's rows come back as the driver gives them, with no result types
-applied: fine for ids, numbers and text, not for SQLite's dates and times (stored as text).
+every such column. A SELECT's rows come back converted by each selected column's type, as
+SQLAlchemy would (SQLite's dates and times are stored as text); RETURNING rows as the driver gives
+them (ids).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ executed = 0
 """Statements run here (benchmarks add them to the ones SQLAlchemy's events count)."""
 
 
+Converters = Sequence[tuple[int, Callable[[Any], Any]]]
 PYFORMAT_TOKEN = re.compile(r"%%|%\(([^)]+)\)s")
 
 
@@ -43,30 +45,34 @@ class _Compiled:
     """`sql` as SQLAlchemy compiled it, its values by `names` (positional when SQLAlchemy's form is);
     `driver_sql`, what the cursor is sent: on psycopg the server's own form, its values in `order`."""
 
-    __slots__ = ("sql", "names", "fixed", "processors", "positional", "driver_sql", "order", "returns_rows")
+    __slots__ = ("sql", "names", "fixed", "processors", "positional", "driver_sql", "order", "returns_rows",
+                 "converters")
 
     def __init__(self, sql: str, names: list[str], fixed: dict[str, Any],
                  processors: dict[str, Callable[[Any], Any]], positional: bool, native: bool = False,
-                 returns_rows: bool = False):
+                 returns_rows: bool = False, converters: Converters = ()):
         self.sql, self.names, self.fixed, self.processors, self.positional = sql, names, fixed, processors, positional
         self.returns_rows = returns_rows  # known when compiled: psycopg builds `description` anew at each look
+        self.converters = converters
+        """(column index, result processor) of the selected columns whose type converts anything."""
         self.driver_sql, self.order = _numbered(sql) if native else (sql, None)
 
     def arguments(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """The values for `sql` (psycopg's client-side binding, `with_commit`)."""
+        if self.positional:
+            return self._in_order(params, self.names)
         values = self.fixed | dict(params) if self.fixed else params
         processors = self.processors
-        if self.positional:
-            return [processors[name](values[name]) if name in processors else values[name] for name in self.names]
         return {name: processors[name](values[name]) if name in processors else values[name] for name in self.names}
 
     def driver_arguments(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """The values for `driver_sql`."""
-        if self.order is None:
-            return self.arguments(params)
+        return self.arguments(params) if self.order is None else self._in_order(params, self.order)
+
+    def _in_order(self, params: Mapping[str, Any], names: list[str]) -> list[Any]:
         values = self.fixed | dict(params) if self.fixed else params
         processors = self.processors
-        return [processors[name](values[name]) if name in processors else values[name] for name in self.order]
+        return [processors[name](values[name]) if name in processors else values[name] for name in names]
 
 
 def _numbered(sql: str) -> tuple[str, list[str]]:
@@ -141,7 +147,8 @@ class DriverStatement:
         order = list(compiled.positiontup) if positional else list(every)
         native = dialect.driver == "psycopg" and not positional
         returns_rows = isinstance(statement, Select) or bool(compiled.effective_returning)
-        return _Compiled(compiled.string, order, fixed, processors, positional, native, returns_rows)
+        converters = result_converters(statement, dialect) if isinstance(statement, Select) else []
+        return _Compiled(compiled.string, order, fixed, processors, positional, native, returns_rows, converters)
 
 
 def _compile_dml(statement: Insert | Update, dialect, names: frozenset[str]):
@@ -161,6 +168,23 @@ def _python_side(default) -> bool:
         and not getattr(default, "is_sequence", False)
 
 
+def result_converters(statement: Select, dialect) -> Converters:
+    """(index, result processor) of the selected columns whose type converts anything in `dialect`."""
+    return [(index, convert) for index, column in enumerate(statement.selected_columns)
+            if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None]
+
+
+def converted(rows: list[tuple], converters: Converters) -> list[tuple]:
+    """The rows with each converted column's value converted, as SQLAlchemy's result would give it."""
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, convert in converters:
+            values[index] = convert(values[index])
+        converted.append(tuple(values))
+    return converted
+
+
 def _run(connection, compiled: _Compiled, arguments: Any, *, many: bool) -> list[tuple]:
     global executed
     executed += 1
@@ -172,7 +196,10 @@ def _run(connection, compiled: _Compiled, arguments: Any, *, many: bool) -> list
             cursor.executemany(compiled.driver_sql, arguments)
             return []
         cursor.execute(compiled.driver_sql, arguments)
-        return cursor.fetchall() if compiled.returns_rows else []
+        if not compiled.returns_rows:
+            return []
+        rows = cursor.fetchall()
+        return converted(rows, compiled.converters) if compiled.converters else rows
     except dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(compiled.driver_sql, arguments, error, dialect.loaded_dbapi.Error) from error
     finally:

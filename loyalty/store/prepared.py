@@ -29,6 +29,8 @@ from sqlalchemy import Engine, Select, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
+from loyalty.store.driver import converted, result_converters
+
 
 class PreparedRead:
     """A SELECT built once at import, compiled once per dialect on first use."""
@@ -48,15 +50,7 @@ class PreparedRead:
         except engine.dialect.loaded_dbapi.Error as error:
             # the same exception classes as an ORM read raises, so the API's 503 still applies
             raise DBAPIError.instance(sql, arguments, error, engine.dialect.loaded_dbapi.Error) from error
-        if not processors:
-            return fetched
-        converted = []
-        for row in fetched:
-            values = list(row)
-            for index, convert in processors:
-                values[index] = convert(values[index])
-            converted.append(tuple(values))
-        return converted
+        return converted(fetched, processors) if processors else fetched
 
     def _compile(self, engine: Engine):
         dialect = engine.dialect
@@ -69,9 +63,7 @@ class PreparedRead:
             values = fixed | {name: params[name] for name in given}
             return [values[name] for name in order] if order is not None else values
 
-        # only the columns whose type converts anything: (index, converter)
-        processors = [(index, convert) for index, column in enumerate(self.statement.selected_columns)
-                      if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None]
+        processors = result_converters(self.statement, dialect)
         entry = (compiled.string, bind, processors)
         with self._lock:
             self._compiled[dialect.name] = entry
