@@ -26,6 +26,7 @@ from loyalty.services.customers import (
     sign_contract,
     upsert_customer,
 )
+from loyalty.store.event_lane import CustomerRow
 from loyalty.store.tables import Customer
 from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
 
@@ -34,9 +35,10 @@ Contracts = list[ContractSnapshot]
 
 @dataclass(frozen=True)
 class AppliedEvent:
-    """The event applied: the (locked) customer, its local date, and what facts and rules read."""
+    """The event applied: the (locked) customer, its local date, and what facts and rules read. The
+    customer is an ORM row when the event changed it, else its plain values (`CustomerRow`)."""
 
-    customer: Customer
+    customer: Customer | CustomerRow
     today: date
     snapshot: EventSnapshot
     facts: dict[str, Scalar | None]
@@ -61,7 +63,7 @@ def apply_event(session: Session, event: dict[str, Any], *, facts_needed: bool =
     return AppliedEvent(customer, today, snapshot, facts)
 
 
-def customer_today(customer: Customer, event: dict[str, Any]) -> date:
+def customer_today(customer: Customer | CustomerRow, event: dict[str, Any]) -> date:
     """The local date of the event where the customer lives."""
     return local_date(event["occurred_at"], customer.time_zone or DEFAULT_TIME_ZONE)
 
@@ -97,7 +99,7 @@ def _contract_cancelled(session: Session, event: dict[str, Any]):
     return customer, _snapshot(event, contract_id), None
 
 
-def _about_a_customer(session: Session, event: dict[str, Any]) -> tuple[Customer, str | None, Contracts]:
+def _about_a_customer(session: Session, event: dict[str, Any]) -> tuple[CustomerRow, str | None, Contracts]:
     """The locked customer, the contract the event names (which must be theirs) if any, and its contracts."""
     customer, contracts = find_customer_with_contracts(session, event["customer_id"])
     contract_id = event["data"].get("contract_id")
@@ -122,7 +124,7 @@ def _event_about_a_customer(session: Session, event: dict[str, Any]):
     return customer, event_snapshot(event, contract_id), contracts
 
 
-APPLY: dict[str, Callable[[Session, dict[str, Any]], tuple[Customer, EventSnapshot, Contracts | None]]] = {
+APPLY: dict[str, Callable[[Session, dict[str, Any]], tuple[Customer | CustomerRow, EventSnapshot, Contracts | None]]] = {
     "customer.upserted": _customer_upserted,
     "contract.signed": _contract_signed,
     "contract.renewed": _contract_renewed,

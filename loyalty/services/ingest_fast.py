@@ -33,6 +33,7 @@ from loyalty.engine.facts import compute_facts
 from loyalty.engine.model import Programme, Rule
 from loyalty.ledger import AVAILABLE, CUSTOMER_ACCOUNTS, ISSUANCE, PENDING, customer_account, local_date
 from loyalty.services.awarding import ACTOR, award_details, once_per_stop, passed_over_stop
+from loyalty.services.customers import customer_snapshot
 from loyalty.services.event_payloads import event_subject
 from loyalty.services.event_state import event_snapshot
 from loyalty.services.ingest_result import GivenAward, IngestResult
@@ -93,7 +94,7 @@ def attempt(session: Session, compiled: CompiledRuleset, lane: Lane, event: dict
     caps = [CapPeriod(p.id, p.cap.per, *period(p.cap.per, assumed_today)) for p in lane.caps]
     codes = [ref.code for ref in posting_accounts(customer_id, ISSUANCE)]
     read = read_customer(session, customer_id, codes, caps)
-    today = local_date(event["occurred_at"], read.time_zone or DEFAULT_TIME_ZONE)
+    today = local_date(event["occurred_at"], read.customer.time_zone or DEFAULT_TIME_ZONE)
     contract_id = event["data"].get("contract_id")
     if today != assumed_today or (contract_id is not None and all(c.id != contract_id for c in read.contracts)):
         return CLAIMED
@@ -104,8 +105,8 @@ def _decide_and_write(session: Session, compiled: CompiledRuleset, lane: Lane, e
                       read: CustomerRead, codes: list[str], today: date, received_at: datetime,
                       store_result: Callable) -> IngestResult | bool:
     snapshot = event_snapshot(event, event["data"].get("contract_id"))
-    facts = compute_facts(read.customer, read.contracts, today, snapshot)
-    decision = decide(compiled, facts, snapshot, today, read.main_contract_id)
+    facts = compute_facts(customer_snapshot(read.customer), read.contracts, today, snapshot)
+    decision = decide(compiled, facts, snapshot, today, read.customer.main_contract_id)
     if len(decision.awards) > 1:
         return CLAIMED
     result = IngestResult(event_id=event["id"], stopped=[passed_over_stop(p) for p in decision.passed_over])

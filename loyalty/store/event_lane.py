@@ -3,7 +3,8 @@
 Each replaces several of the general path's round trips: the claim with the customer's row lock;
 the customer with its contracts, accounts and cap sums; the award with its whole posting and both
 audit rows. They write exactly the rows the general path writes (a test compares every row), and
-return plain values: no ORM object is loaded.
+return plain values: no ORM object is loaded. The general path reads the customer of an event that
+changes nothing about it (a paid invoice, an incident, a referral) with the same read.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Session
 
-from loyalty.engine.facts import ContractSnapshot, CustomerSnapshot
+from loyalty.engine.facts import ContractSnapshot
 from loyalty.ledger import PENDING, AccountRef
 from loyalty.store.driver import DriverStatement
 from loyalty.store.tables import (
@@ -48,12 +49,25 @@ class CapPeriod:
 
 
 @dataclass(frozen=True)
-class CustomerRead:
-    """What the lane reads of a locked customer."""
+class CustomerRow:
+    """The customer's columns that an event's rules and awards read, as plain values."""
 
-    customer: CustomerSnapshot
+    id: str
+    segment: str
+    customer_since: date
+    region: str | None
+    locale: str | None
+    tier: str | None
+    status_points: int | None
     time_zone: str | None
     main_contract_id: str | None
+
+
+@dataclass(frozen=True)
+class CustomerRead:
+    """What is read of a locked customer: its row and contracts, and what the lane asked for besides."""
+
+    customer: CustomerRow
     contracts: list[ContractSnapshot]
     accounts: dict[str, int]
     """The ids of the accounts asked for that exist, by code."""
@@ -68,25 +82,26 @@ def claim_and_lock(session: Session, event_row: dict[str, Any]) -> tuple[bool, b
     return claimed is not None, known is not None
 
 
-def read_customer(session: Session, customer_id: str, account_codes: Sequence[str],
-                  caps: Sequence[CapPeriod]) -> CustomerRead:
-    """The customer locked by `claim_and_lock`, read by a statement of its own: in READ COMMITTED a
+def read_customer(session: Session, customer_id: str, account_codes: Sequence[str] = (),
+                  caps: Sequence[CapPeriod] = (), *, lock: bool = False) -> CustomerRead | None:
+    """The customer with its contracts (in id order), the ids of the accounts named that exist, and
+    each capped programme's sum; None if there is no such customer. `lock`: take the customer's row
+    lock (the lane took it in `claim_and_lock`, a statement before this one: in READ COMMITTED a
     statement that waited for a lock still reads what was committed when it began, which could miss
-    the awards and accounts of the transaction it waited for. The accounts are locked later by the
-    write's UPDATEs, after the customer, as every writer does."""
+    the awards and accounts of the transaction it waited for). The accounts are locked later, by
+    the write's UPDATEs, after the customer, as every writer does."""
     parameters: dict[str, Any] = {"customer_id": customer_id}
     parameters |= {f"code{i}": code for i, code in enumerate(account_codes)}
     for i, cap in enumerate(caps):
         parameters |= {f"cap{i}_programme": cap.programme_id, f"cap{i}_first": cap.first, f"cap{i}_last": cap.last}
-    rows = _read_statement(len(account_codes), tuple(cap.per != "programme" for cap in caps)).execute(
+    rows = _read_statement(len(account_codes), tuple(cap.per != "programme" for cap in caps), lock).execute(
         session, parameters)
+    if not rows:
+        return None
     first = rows[0]
-    customer = dict(zip(CUSTOMER_COLUMNS, first))
     offset, codes_at = len(CUSTOMER_COLUMNS), len(CUSTOMER_COLUMNS) + len(CONTRACT_COLUMNS)
     return CustomerRead(
-        customer=CustomerSnapshot(**{c: customer[c] for c in CUSTOMER_COLUMNS[:6]},
-                                  status_points=customer["status_points"] or 0),
-        time_zone=customer["time_zone"], main_contract_id=customer["main_contract_id"],
+        customer=CustomerRow(*first[:offset]),
         contracts=[ContractSnapshot(*row[offset:codes_at]) for row in rows if row[offset] is not None],
         accounts={code: account_id for code, account_id in zip(account_codes, first[codes_at:])
                   if account_id is not None},
@@ -132,7 +147,7 @@ CLAIM_AND_LOCK = _claim_and_lock_statement()
 
 
 @lru_cache(maxsize=16)
-def _read_statement(accounts: int, caps_dated: tuple[bool, ...]) -> DriverStatement:
+def _read_statement(accounts: int, caps_dated: tuple[bool, ...], lock: bool) -> DriverStatement:
     """Each account by its code alone (an equality on a unique key: its index whatever the table's
     statistics say, where `code IN (...)` was planned as a scan of a table analysed while small)."""
     customer_id = bindparam("customer_id", type_=_CUSTOMERS.c.id.type)
@@ -148,12 +163,11 @@ def _read_statement(accounts: int, caps_dated: tuple[bool, ...]) -> DriverStatem
         ).scalar_subquery()
         for i, dated in enumerate(caps_dated)
     ]
-    return DriverStatement(
-        select(*(_CUSTOMERS.c[c] for c in CUSTOMER_COLUMNS), *(_CONTRACTS.c[c] for c in CONTRACT_COLUMNS),
-               *account_ids, *sums)
-        .select_from(_CUSTOMERS.outerjoin(_CONTRACTS, _CONTRACTS.c.customer_id == _CUSTOMERS.c.id))
-        .where(_CUSTOMERS.c.id == customer_id).order_by(_CONTRACTS.c.id)
-    )
+    read = (select(*(_CUSTOMERS.c[c] for c in CUSTOMER_COLUMNS), *(_CONTRACTS.c[c] for c in CONTRACT_COLUMNS),
+                   *account_ids, *sums)
+            .select_from(_CUSTOMERS.outerjoin(_CONTRACTS, _CONTRACTS.c.customer_id == _CUSTOMERS.c.id))
+            .where(_CUSTOMERS.c.id == customer_id).order_by(_CONTRACTS.c.id))
+    return DriverStatement(read.with_for_update(of=_CUSTOMERS) if lock else read)
 
 
 @lru_cache(maxsize=4)
