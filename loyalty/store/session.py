@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
@@ -93,22 +94,31 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
+        dbapi_connection = connection.connection.dbapi_connection
         if connection.get_execution_options().get("loyalty_read_only", False):
-            connection.exec_driver_sql("BEGIN")
+            _begin(dbapi_connection, "BEGIN")
             return
         if writers is None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin(dbapi_connection, "BEGIN IMMEDIATE")
             return
-        dbapi_connection = connection.connection.dbapi_connection
         writers.acquire(dbapi_connection)
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin(dbapi_connection, "BEGIN IMMEDIATE")
         except BaseException:
             writers.release(dbapi_connection)
             raise
 
     if writers is not None:
         _release_after_transactions(engine, writers)
+
+
+def _begin(dbapi_connection, statement: str) -> None:
+    """BEGIN on the DBAPI connection itself: SQLAlchemy's execution path cost more than the statement
+    (every unit of work runs it). Errors are raised as SQLAlchemy's, so `Store.run` retries them."""
+    try:
+        dbapi_connection.execute(statement).close()
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(statement, (), error, sqlite3.Error) from error
 
 
 def _release_after_transactions(engine: Engine, writers: WriterLock) -> None:
