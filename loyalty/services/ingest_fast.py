@@ -1,4 +1,4 @@
-"""The common single event on PostgreSQL in five round trips: BEGIN; claim; read; write; answer with COMMIT.
+"""The common single event on PostgreSQL in four round trips: BEGIN; claim and read; write; answer with COMMIT.
 
 `ingest`'s general path sends an awarded invoice in nine statements, each waiting for the one
 before, and SQLAlchemy's ORM reads the customer: on PostgreSQL that made the p99 (decisions 24-26).
@@ -7,7 +7,8 @@ incident, a converted referral: they change nothing about the customer) when eve
 event's type gives points and nothing else, in programmes without a budget:
 
 1. one statement claims the event and locks the customer, the next reads it with its contracts,
-   its accounts' ids and what each capped programme gave it this period (`loyalty.store.event_lane`);
+   its accounts' ids and what each capped programme gave it this period, both sent in one round
+   trip (`loyalty.store.event_lane`);
 2. Python decides, with the same `compute_facts` and `decide`;
 3. one statement inserts the award (its unique key decides `once_per`, as `_insert_award`) and,
    chained to it, the ledger posting and both audit rows (as `earn` and `_deliver`);
@@ -38,7 +39,7 @@ from loyalty.services.event_payloads import event_subject
 from loyalty.services.event_state import event_snapshot
 from loyalty.services.ingest_result import GivenAward, IngestResult
 from loyalty.services.limits import period
-from loyalty.store.event_lane import CapPeriod, CustomerRead, claim_and_lock, read_customer, write_award
+from loyalty.store.event_lane import CapPeriod, CustomerRead, claim_lock_and_read, write_award
 from loyalty.store.ledger.accounts import customer_accounts
 from loyalty.store.ledger.operations import posting_accounts
 from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
@@ -82,18 +83,18 @@ def attempt(session: Session, compiled: CompiledRuleset, lane: Lane, event: dict
             received_at: datetime, store_result: Callable) -> IngestResult | bool:
     """The event's result, or `CLAIMED` / `NOT_CLAIMED` for the general path to go on from the claim."""
     customer_id = event["customer_id"]
-    session.flush()
-    claimed, known = claim_and_lock(session, {
-        "id": event["id"], "type": event["type"], "body_hash": body_hash, "customer_id": customer_id,
-        "subject": event_subject(event), "occurred_at": event["occurred_at"], "received_at": received_at})
-    if not claimed:
-        return NOT_CLAIMED
-    if not known:
-        return CLAIMED  # no such customer: the general path refuses the event
     assumed_today = local_date(event["occurred_at"], DEFAULT_TIME_ZONE)  # confirmed once the zone is read
     caps = [CapPeriod(p.id, p.cap.per, *period(p.cap.per, assumed_today)) for p in lane.caps]
     codes = [ref.code for ref in posting_accounts(customer_id, ISSUANCE)]
-    read = read_customer(session, customer_id, codes, caps)
+    session.flush()
+    claimed, read = claim_lock_and_read(session, {
+        "id": event["id"], "type": event["type"], "body_hash": body_hash, "customer_id": customer_id,
+        "subject": event_subject(event), "occurred_at": event["occurred_at"], "received_at": received_at},
+        codes, caps)
+    if not claimed:
+        return NOT_CLAIMED
+    if read is None:
+        return CLAIMED  # no such customer: the general path refuses the event
     today = local_date(event["occurred_at"], read.customer.time_zone or DEFAULT_TIME_ZONE)
     contract_id = event["data"].get("contract_id")
     if today != assumed_today or (contract_id is not None and all(c.id != contract_id for c in read.contracts)):

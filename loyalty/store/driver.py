@@ -97,8 +97,8 @@ class DriverStatement:
         self._lock = threading.Lock()
 
     def execute(self, session: Session, params: Mapping[str, Any]) -> list[tuple]:
-        """Run with one set of values; the rows it returns (RETURNING), else [], as the driver gives them
-        (ids: no result types are applied)."""
+        """Run with one set of values; the rows it returns, else []: a SELECT's converted by column type,
+        RETURNING's as the driver gives them (ids)."""
         connection = session.connection()
         compiled = self._for(connection.dialect, params)
         return _run(connection, compiled, compiled.driver_arguments(params), many=False)
@@ -168,6 +168,33 @@ def _python_side(default) -> bool:
         and not getattr(default, "is_sequence", False)
 
 
+def execute_together(session: Session, runs: Sequence[tuple[DriverStatement, Mapping[str, Any]]]) -> list[list[tuple]]:
+    """Run statements one after the other, each with its values; each one's rows, as `execute` gives
+    them. On PostgreSQL they are sent together, in one round trip (psycopg's pipeline mode): the
+    server still runs each after the one before, on a snapshot of its own, so a statement that
+    waited for a lock is followed by one that sees what the lock's holder committed."""
+    connection = session.connection()
+    compiled = [(statement._for(connection.dialect, params), params) for statement, params in runs]
+    if connection.dialect.name != "postgresql":
+        return [_run(connection, each, each.driver_arguments(params), many=False) for each, params in compiled]
+    global executed
+    executed += len(compiled)
+    dialect, driver_connection = connection.dialect, connection.connection.driver_connection
+    cursors = []
+    try:
+        with driver_connection.pipeline():
+            for each, params in compiled:
+                cursors.append(cursor := RawCursor(driver_connection))
+                cursor.execute(each.driver_sql, each.driver_arguments(params))
+        return [_rows(cursor, each) for cursor, (each, _) in zip(cursors, compiled)]
+    except dialect.loaded_dbapi.Error as error:
+        sql = "; ".join(each.driver_sql for each, _ in compiled)
+        raise DBAPIError.instance(sql, [p for _, p in compiled], error, dialect.loaded_dbapi.Error) from error
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
 def result_converters(statement: Select, dialect) -> Converters:
     """(index, result processor) of the selected columns whose type converts anything in `dialect`."""
     return [(index, convert) for index, column in enumerate(statement.selected_columns)
@@ -185,6 +212,13 @@ def converted(rows: list[tuple], converters: Converters) -> list[tuple]:
     return converted
 
 
+def _rows(cursor, compiled: _Compiled) -> list[tuple]:
+    if not compiled.returns_rows:
+        return []
+    rows = cursor.fetchall()
+    return converted(rows, compiled.converters) if compiled.converters else rows
+
+
 def _run(connection, compiled: _Compiled, arguments: Any, *, many: bool) -> list[tuple]:
     global executed
     executed += 1
@@ -196,10 +230,7 @@ def _run(connection, compiled: _Compiled, arguments: Any, *, many: bool) -> list
             cursor.executemany(compiled.driver_sql, arguments)
             return []
         cursor.execute(compiled.driver_sql, arguments)
-        if not compiled.returns_rows:
-            return []
-        rows = cursor.fetchall()
-        return converted(rows, compiled.converters) if compiled.converters else rows
+        return _rows(cursor, compiled)
     except dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(compiled.driver_sql, arguments, error, dialect.loaded_dbapi.Error) from error
     finally:

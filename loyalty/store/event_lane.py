@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.engine.facts import ContractSnapshot
 from loyalty.ledger import PENDING, AccountRef
-from loyalty.store.driver import DriverStatement
+from loyalty.store.driver import DriverStatement, execute_together
 from loyalty.store.tables import (
     Award, Contract, Customer, Event, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation,
 )
@@ -75,27 +75,39 @@ class CustomerRead:
     """Each capped programme's points given to the customer in its period."""
 
 
-def claim_and_lock(session: Session, event_row: dict[str, Any]) -> tuple[bool, bool]:
-    """Insert the event's row (as `_claim`) and lock its customer's row (as `find_customer_with_contracts`):
-    whether this transaction owns the event, and whether the customer exists."""
-    (claimed, known), = CLAIM_AND_LOCK.execute(session, {f"event_{c}": event_row[c] for c in EVENT_COLUMNS})
-    return claimed is not None, known is not None
+def claim_lock_and_read(session: Session, event_row: dict[str, Any], account_codes: Sequence[str],
+                        caps: Sequence[CapPeriod]) -> tuple[bool, CustomerRead | None]:
+    """Insert the event's row (as `_claim`) and lock its customer's row (as `find_customer_with_contracts`),
+    then read the customer (`read_customer`), both sent in one round trip: whether this transaction
+    owns the event, and the customer (None if there is no such customer)."""
+    claim = {f"event_{c}": event_row[c] for c in EVENT_COLUMNS}
+    read_statement, read_parameters = _read(event_row["customer_id"], account_codes, caps, lock=False)
+    (((claimed, _),), rows) = execute_together(session, [(CLAIM_AND_LOCK, claim), (read_statement, read_parameters)])
+    return claimed is not None, _customer_read(rows, account_codes, caps)
 
 
 def read_customer(session: Session, customer_id: str, account_codes: Sequence[str] = (),
                   caps: Sequence[CapPeriod] = (), *, lock: bool = False) -> CustomerRead | None:
     """The customer with its contracts (in id order), the ids of the accounts named that exist, and
     each capped programme's sum; None if there is no such customer. `lock`: take the customer's row
-    lock (the lane took it in `claim_and_lock`, a statement before this one: in READ COMMITTED a
+    lock (the lane took it in `claim_lock_and_read`, a statement before this one: in READ COMMITTED a
     statement that waited for a lock still reads what was committed when it began, which could miss
     the awards and accounts of the transaction it waited for). The accounts are locked later, by
     the write's UPDATEs, after the customer, as every writer does."""
+    statement, parameters = _read(customer_id, account_codes, caps, lock=lock)
+    return _customer_read(statement.execute(session, parameters), account_codes, caps)
+
+
+def _read(customer_id: str, account_codes: Sequence[str], caps: Sequence[CapPeriod],
+          *, lock: bool) -> tuple[DriverStatement, dict[str, Any]]:
     parameters: dict[str, Any] = {"customer_id": customer_id}
     parameters |= {f"code{i}": code for i, code in enumerate(account_codes)}
     for i, cap in enumerate(caps):
         parameters |= {f"cap{i}_programme": cap.programme_id, f"cap{i}_first": cap.first, f"cap{i}_last": cap.last}
-    rows = _read_statement(len(account_codes), tuple(cap.per != "programme" for cap in caps), lock).execute(
-        session, parameters)
+    return _read_statement(len(account_codes), tuple(cap.per != "programme" for cap in caps), lock), parameters
+
+
+def _customer_read(rows: list[tuple], account_codes: Sequence[str], caps: Sequence[CapPeriod]) -> CustomerRead | None:
     if not rows:
         return None
     first = rows[0]
