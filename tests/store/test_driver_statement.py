@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger_helpers import add_customer
 from loyalty.store import driver
-from loyalty.store.driver import DriverStatement
+from loyalty.store.driver import DriverStatement, execute_together
 from loyalty.store.tables import Award, Customer
 from loyalty.store.tables.audit import AuditRecord
 
@@ -17,6 +17,8 @@ WHEN = datetime(2026, 11, 25, 3, 0, 5, 123456, tzinfo=timezone(timedelta(hours=7
 AUDIT = DriverStatement(insert(AuditRecord.__table__).returning(AuditRecord.__table__.c.id))
 RENAME = DriverStatement(update(Customer.__table__).where(Customer.__table__.c.id == bindparam("customer_id"))
                          .values(name=bindparam("name")))
+RENAME_RETURNING = DriverStatement(update(Customer.__table__).where(Customer.__table__.c.id == bindparam("customer_id"))
+                                   .values(name=bindparam("name")).returning(Customer.__table__.c.id))
 
 
 def audit_row(**changes) -> dict:
@@ -123,3 +125,19 @@ def test_a_value_used_twice_and_a_literal_percent_sign_reach_the_database_as_wri
         RENAME.execute(session, {"customer_id": "c-2", "name": "Công ty 50% Bình An"})
         rows = same_name_twice.execute(session, {"name": "50% Bình"})
     assert rows == [("c-2", "100%50% Bình")]
+
+
+def test_statements_run_together_each_see_the_one_before_and_fail_as_one(store):
+    add_customer(store, "c-1")
+    names = DriverStatement(select(Customer.__table__.c.name).where(Customer.__table__.c.id == bindparam("customer_id")))
+    with store.transaction() as session:
+        renamed, read = execute_together(session, [(RENAME_RETURNING, {"customer_id": "c-1", "name": "Hợp tác xã Tân Phú"}),
+                                                   (names, {"customer_id": "c-1"})])
+    assert renamed == [("c-1",)] and read == [("Hợp tác xã Tân Phú",)]
+
+    with pytest.raises(IntegrityError):
+        with store.transaction() as session:
+            execute_together(session, [(RENAME_RETURNING, {"customer_id": "c-1", "name": "đổi tên"}),
+                                       (AUDIT, audit_row(actor=None))])  # actor is NOT NULL
+    with store.reading() as session:
+        assert session.get(Customer, "c-1").name == "Hợp tác xã Tân Phú"
