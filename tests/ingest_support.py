@@ -9,6 +9,9 @@ from sqlalchemy import func, select
 
 from loyalty.engine.loader import load_ruleset_from_texts
 from loyalty.engine.model import Ruleset
+from loyalty.errors import LoyaltyError
+from loyalty.services.ingest import ingest
+from loyalty.services.ingest_result import IngestResult
 from loyalty.store import Store
 from loyalty.store.ledger import balance, verify
 from loyalty.store.tables import Award
@@ -63,3 +66,14 @@ def ledger_problems(store: Store) -> list:
     """Every ledger invariant that does not hold (empty: the books balance)."""
     with store.reading() as session:
         return verify(session)
+
+
+def ingest_one_by_one(store: Store, rules: Ruleset, events: list[Any]) -> list[IngestResult | LoyaltyError]:
+    """Each event through `ingest`, in order: its result, or the refusal it raised."""
+    out: list[IngestResult | LoyaltyError] = []
+    for item in events:
+        try:
+            out.append(ingest(store, rules, item, RECEIVED))
+        except LoyaltyError as refusal:
+            out.append(refusal)
+    return out

@@ -13,7 +13,9 @@ import random
 from typing import Any
 
 import pytest
-from ingest_support import RECEIVED, contract_signed, customer_upserted, event, invoice_paid, ledger_problems, ruleset
+from ingest_support import (
+    RECEIVED, contract_signed, customer_upserted, event, ingest_one_by_one, invoice_paid, ledger_problems, ruleset,
+)
 
 from loyalty.errors import LoyaltyError
 from loyalty.services.event_check import FLAT_TYPES, load_event_fast
@@ -152,23 +154,13 @@ def _batch(rng: random.Random, size: int) -> list[Any]:
     return made
 
 
-def _one_by_one(store, events: list[Any]) -> list:
-    out = []
-    for item in events:
-        try:
-            out.append(ingest(store, RULES, item, RECEIVED))
-        except LoyaltyError as refusal:
-            out.append(refusal)
-    return out
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_a_batch_answers_and_writes_what_events_one_by_one_would(store, seed):
     rng = random.Random(seed)
     first, second = _batch(rng, 70), _batch(rng, 50)
     for item in _setup():
         ingest(store, RULES, item, RECEIVED)
-    alone = _one_by_one(store, first) + _one_by_one(store, second)
+    alone = ingest_one_by_one(store, RULES, first) + ingest_one_by_one(store, RULES, second)
     expected = contents(store)
     empty_all_tables(store)
     for item in _setup():

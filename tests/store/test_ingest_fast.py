@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from ingest_support import RECEIVED, contract_signed, customer_upserted, event, invoice_paid, ledger_problems, ruleset
-from loyalty.errors import LoyaltyError
+from ingest_support import (
+    RECEIVED, contract_signed, customer_upserted, event, ingest_one_by_one, invoice_paid, ledger_problems, ruleset,
+)
 from loyalty.services import ingest_fast
 from loyalty.services.ingest import ingest
 from loyalty.services.ingest_result import IngestResult
@@ -83,16 +84,6 @@ def _stream(rng: random.Random, size: int) -> list[Any]:
     return made
 
 
-def _each(store, events: list[Any]) -> list:
-    out = []
-    for item in events:
-        try:
-            out.append(ingest(store, RULES, item, RECEIVED))
-        except LoyaltyError as refusal:
-            out.append(refusal)
-    return out
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_the_lane_answers_and_writes_what_the_general_path_does(postgresql_store, monkeypatch, seed):
     store, stream = postgresql_store, _stream(random.Random(seed), 80)
@@ -101,14 +92,14 @@ def test_the_lane_answers_and_writes_what_the_general_path_does(postgresql_store
     monkeypatch.setattr(ingest_fast, "attempt", lambda *a: taken.append(r := real_attempt(*a)) or r)
     for item in _setup():
         ingest(store, RULES, item, RECEIVED)
-    fast = _each(store, stream)
+    fast = ingest_one_by_one(store, RULES, stream)
     fast_rows = contents(store)
 
     empty_all_tables(store)
     monkeypatch.setattr(ingest_fast, "lane_for", lambda compiled, event_type: None)
     for item in _setup():
         ingest(store, RULES, item, RECEIVED)
-    general = _each(store, stream)
+    general = ingest_one_by_one(store, RULES, stream)
     general_rows = contents(store)
 
     assert answers(fast, fast_rows["_award_keys"]) == answers(general, general_rows["_award_keys"])
