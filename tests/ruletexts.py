@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from loyalty.engine.loader import load_ruleset_from_texts
-from loyalty.engine.model import Rule, Ruleset
+from loyalty.engine.model import Rule
 from loyalty.errors import RuleProblem, RulesetInvalid
 
 HEADER = 'programme: thanks\nname: "Tri ân khách hàng"\nrules:\n'

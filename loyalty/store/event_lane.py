@@ -9,7 +9,7 @@ changes nothing about it (a paid invoice, an incident, a referral) with the same
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from typing import Any, Sequence
 

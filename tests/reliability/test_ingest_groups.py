@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from ingest_support import RECEIVED, award_count, customer_upserted, invoice_paid, ledger_problems, points_of, ruleset

@@ -5,7 +5,7 @@ import textwrap
 from datetime import date
 
 import pytest
-from ingest_support import RECEIVED, contract_signed, customer_upserted, event, invoice_paid, ruleset
+from ingest_support import RECEIVED, customer_upserted, event, invoice_paid, ruleset
 from sqlalchemy import func, select
 
 from loyalty.errors import FieldErrors, RulesetInvalid
