@@ -111,10 +111,9 @@ def _decide_and_write(session: Session, compiled: CompiledRuleset, lane: Lane, e
     if len(decision.awards) > 1:
         return CLAIMED
     result = IngestResult(event_id=event["id"], stopped=[passed_over_stop(p) for p in decision.passed_over])
-    customer_codes, (issuance_code, *_) = codes[:len(CUSTOMER_ACCOUNTS)], codes[len(CUSTOMER_ACCOUNTS):]
+    customer_codes, system_codes = codes[:len(CUSTOMER_ACCOUNTS)], codes[len(CUSTOMER_ACCOUNTS):]
     held = [code in read.accounts for code in customer_codes]
-    if decision.awards and (any(code not in read.accounts for code in codes[len(CUSTOMER_ACCOUNTS):])
-                            or (any(held) and not all(held))):
+    if decision.awards and (any(code not in read.accounts for code in system_codes) or (any(held) and not all(held))):
         return CLAIMED  # the programme's first award ever, or a customer with some accounts only
     for award in decision.awards:
         cap = compiled.ruleset.programme(award.programme_id).cap
@@ -126,7 +125,7 @@ def _decide_and_write(session: Session, compiled: CompiledRuleset, lane: Lane, e
             session, {**vars(award), "customer_id": read.customer.id, "awarded_on": today,
                       "clawback_on": rule.clawback_on, "created_at": received_at},
             reason=award.reason, actor=ACTOR, details=award_details(award),
-            issuance_id=read.accounts[issuance_code], credited=credited,
+            issuance_id=read.accounts[system_codes[0]], credited=credited,  # reward issuance, named first
             credited_id=read.accounts.get(credited.code), new_accounts=customer_accounts(read.customer.id))
         if award_id is None:
             result.stopped.append(once_per_stop(award, rule))
