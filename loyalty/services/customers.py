@@ -29,8 +29,8 @@ CONTRACT_ROWS = (
            _CONTRACTS.c.renewals, _CONTRACTS.c.status)
     .where(_CONTRACTS.c.customer_id == bindparam("customer_id")).order_by(_CONTRACTS.c.id)
 )
-"""Built once (every event runs it): building a statement cost more than running it; the contracts
-are read as plain rows, not ORM objects, since the engine wants plain values."""
+"""Built once: building a statement cost more than running it; the contracts are read as plain rows,
+not ORM objects, since the engine wants plain values."""
 LOCK_CUSTOMERS = (
     select(Customer.id).where(Customer.id.in_(bindparam("ids", expanding=True))).order_by(Customer.id)
     .with_for_update()
@@ -88,7 +88,7 @@ def lock_customers(session: Session, customer_ids: list[str]) -> None:
 
 def find_customer_with_contracts(session: Session, customer_id: str) -> tuple[CustomerRow, list[ContractSnapshot]]:
     """The customer, locked, and its contracts, as plain values read in one statement, for an event
-    that changes nothing about it (no ORM object: loading one cost a paid invoice on SQLite a tenth
+    that changes nothing about it (no ORM object: loading one cost a paid invoice on SQLite a sixth
     of its time); `UnknownCustomer` if billing never sent it."""
     session.flush()  # the read goes past the ORM: rows it has not sent yet first
     read = read_customer(session, customer_id, lock=True)
