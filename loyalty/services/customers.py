@@ -91,7 +91,7 @@ def find_customer_with_contracts(session: Session, customer_id: str) -> tuple[Cu
     that changes nothing about it (no ORM object: loading one cost a paid invoice on SQLite a sixth
     of its time); `UnknownCustomer` if billing never sent it."""
     session.flush()  # the read goes past the ORM: rows it has not sent yet first
-    read = read_customer(session, customer_id, lock=True)
+    read = read_customer(session, customer_id)
     if read is None:
         raise UnknownCustomer(customer_id)
     return read.customer, read.contracts

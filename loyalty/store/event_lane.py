@@ -78,24 +78,23 @@ class CustomerRead:
 def claim_lock_and_read(session: Session, event_row: dict[str, Any], account_codes: Sequence[str],
                         caps: Sequence[CapPeriod]) -> tuple[bool, CustomerRead | None]:
     """Insert the event's row (as `_claim`) and lock its customer's row (as `find_customer_with_contracts`),
-    then read the customer (`read_customer`), both sent in one round trip: whether this transaction
-    owns the event, and the customer (None if there is no such customer)."""
+    then read the customer with the ids of the accounts named that exist and each capped programme's
+    sum, both sent in one round trip: whether this transaction owns the event, and the customer (None
+    if there is no such customer). The read is a statement of its own, after the lock's: in READ
+    COMMITTED a statement that waited for a lock still reads what was committed when it began, which
+    could miss the awards and accounts of the transaction it waited for. The accounts are locked
+    later, by the write's UPDATEs, after the customer, as every writer does."""
     claim = {f"event_{c}": event_row[c] for c in EVENT_COLUMNS}
     read_statement, read_parameters = _read(event_row["customer_id"], account_codes, caps, lock=False)
-    (((claimed, _),), rows) = execute_together(session, [(CLAIM_AND_LOCK, claim), (read_statement, read_parameters)])
+    (((claimed, _locked),), rows) = execute_together(session, [(CLAIM_AND_LOCK, claim),
+                                                                (read_statement, read_parameters)])
     return claimed is not None, _customer_read(rows, account_codes, caps)
 
 
-def read_customer(session: Session, customer_id: str, account_codes: Sequence[str] = (),
-                  caps: Sequence[CapPeriod] = (), *, lock: bool = False) -> CustomerRead | None:
-    """The customer with its contracts (in id order), the ids of the accounts named that exist, and
-    each capped programme's sum; None if there is no such customer. `lock`: take the customer's row
-    lock (the lane took it in `claim_lock_and_read`, a statement before this one: in READ COMMITTED a
-    statement that waited for a lock still reads what was committed when it began, which could miss
-    the awards and accounts of the transaction it waited for). The accounts are locked later, by
-    the write's UPDATEs, after the customer, as every writer does."""
-    statement, parameters = _read(customer_id, account_codes, caps, lock=lock)
-    return _customer_read(statement.execute(session, parameters), account_codes, caps)
+def read_customer(session: Session, customer_id: str) -> CustomerRead | None:
+    """The customer, locked, with its contracts in id order; None if there is no such customer."""
+    statement, parameters = _read(customer_id, (), (), lock=True)
+    return _customer_read(statement.execute(session, parameters), (), ())
 
 
 def _read(customer_id: str, account_codes: Sequence[str], caps: Sequence[CapPeriod],
@@ -146,6 +145,7 @@ def write_award(session: Session, award_row: dict[str, Any], *, reason: str, act
 
 
 def _claim_and_lock_statement() -> DriverStatement:
+    """The claim's id (None: another delivery has it) and the locked customer's (None: unknown)."""
     claim = (postgresql_insert(_EVENTS).values({c: bindparam(f"event_{c}", type_=_EVENTS.c[c].type)
                                                 for c in EVENT_COLUMNS})
              .on_conflict_do_nothing().returning(_EVENTS.c.id).cte("claim"))
