@@ -1,18 +1,20 @@
-"""The common single event on PostgreSQL in four round trips: BEGIN; claim and read; write; answer with COMMIT.
+"""The common single event on PostgreSQL in two round trips: BEGIN, claim and read; award, answer, COMMIT.
 
 `ingest`'s general path sends an awarded invoice in nine statements, each waiting for the one
-before, and SQLAlchemy's ORM reads the customer: on PostgreSQL that made the p99 (decisions 24-26).
+before, and SQLAlchemy's ORM reads the customer: on PostgreSQL that made the p99 (decisions 24-27).
 This lane does the same for the events most of billing's traffic is (a paid invoice, a service
 incident, a converted referral: they change nothing about the customer) when every rule on the
 event's type gives points and nothing else, in programmes without a budget:
 
 1. one statement claims the event and locks the customer, the next reads it with its contracts,
    its accounts' ids and what each capped programme gave it this period, both sent in one round
-   trip (`loyalty.store.event_lane`);
+   trip with the transaction's BEGIN (`loyalty.store.event_lane`, `explicit_begin`);
 2. Python decides, with the same `compute_facts` and `decide`;
 3. one statement inserts the award (its unique key decides `once_per`, as `_insert_award`) and,
-   chained to it, the ledger posting and both audit rows (as `earn` and `_deliver`);
-4. the answer goes with COMMIT (`with_commit`).
+   chained to it, the ledger posting, both audit rows and the event's answer (as `earn`, `_deliver`
+   and `STORE_RESULT`): the answer for either outcome of the unique key is built beforehand, and
+   the statement keeps the one that happened. COMMIT goes in the same round trip. An event that
+   gives nothing sends its answer with COMMIT instead (`with_commit`).
 
 Whatever it cannot answer the same way hands on to the general path in the same transaction,
 after the claim: an unknown customer or contract (the general path refuses it), a customer whose
@@ -22,7 +24,7 @@ A test holds the rows and answers of both paths equal.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Callable
@@ -39,7 +41,7 @@ from loyalty.services.event_payloads import event_subject
 from loyalty.services.event_state import event_snapshot
 from loyalty.services.ingest_result import GivenAward, IngestResult
 from loyalty.services.limits import period
-from loyalty.store.event_lane import CapPeriod, CustomerRead, claim_lock_and_read, write_award
+from loyalty.store.event_lane import CapPeriod, CustomerRead, claim_lock_and_read, write_award_and_commit
 from loyalty.store.ledger.accounts import customer_accounts
 from loyalty.store.ledger.operations import posting_accounts
 from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
@@ -115,24 +117,28 @@ def _decide_and_write(session: Session, compiled: CompiledRuleset, lane: Lane, e
     held = [code in read.accounts for code in customer_codes]
     if decision.awards and (any(code not in read.accounts for code in system_codes) or (any(held) and not all(held))):
         return CLAIMED  # the programme's first award ever, or a customer with some accounts only
-    for award in decision.awards:
-        cap = compiled.ruleset.programme(award.programme_id).cap
-        if cap is not None and read.issued[award.programme_id] + award.points > cap.points:
-            return CLAIMED
-        rule = lane.rules[award.rule_id]
-        credited = customer_account(read.customer.id, PENDING if award.vests_on is not None else AVAILABLE)
-        award_id = write_award(
-            session, {**vars(award), "customer_id": read.customer.id, "awarded_on": today,
-                      "clawback_on": rule.clawback_on, "created_at": received_at},
-            reason=award.reason, actor=ACTOR, details=award_details(award),
-            issuance_id=read.accounts[system_codes[0]], credited=credited,  # reward issuance, named first
-            credited_id=read.accounts.get(credited.code), new_accounts=customer_accounts(read.customer.id))
-        if award_id is None:
-            result.stopped.append(once_per_stop(award, rule))
-        else:
-            result.awards.append(GivenAward(
-                award_id=award_id, rule_id=award.rule_id, programme_id=award.programme_id,
-                ruleset_version=award.ruleset_version, status="granted", contract_id=award.contract_id,
-                points=award.points, expires_on=award.expires_on, vests_on=award.vests_on))
-    store_result(session, {"event_id": event["id"], "result": result.as_dict(), "snapshot": dict(vars(snapshot))})
-    return result
+    stored_snapshot = dict(vars(snapshot))
+    if not decision.awards:
+        store_result(session, {"event_id": event["id"], "result": result.as_dict(), "snapshot": stored_snapshot})
+        return result
+    (award,) = decision.awards
+    cap = compiled.ruleset.programme(award.programme_id).cap
+    if cap is not None and read.issued[award.programme_id] + award.points > cap.points:
+        return CLAIMED
+    rule = lane.rules[award.rule_id]
+    given = GivenAward(award_id=0, rule_id=award.rule_id, programme_id=award.programme_id,
+                       ruleset_version=award.ruleset_version, status="granted", contract_id=award.contract_id,
+                       points=award.points, expires_on=award.expires_on, vests_on=award.vests_on)
+    not_given = [*result.stopped, once_per_stop(award, rule)]
+    answers = (replace(result, awards=[given]).as_dict(), replace(result, stopped=not_given).as_dict())
+    credited = customer_account(read.customer.id, PENDING if award.vests_on is not None else AVAILABLE)
+    award_id = write_award_and_commit(
+        session, {**vars(award), "customer_id": read.customer.id, "awarded_on": today,
+                  "clawback_on": rule.clawback_on, "created_at": received_at},
+        reason=award.reason, actor=ACTOR, details=award_details(award),
+        issuance_id=read.accounts[system_codes[0]], credited=credited,  # reward issuance, named first
+        credited_id=read.accounts.get(credited.code), new_accounts=customer_accounts(read.customer.id),
+        answers=answers, snapshot=stored_snapshot)
+    if award_id is None:
+        return replace(result, stopped=not_given)
+    return replace(result, awards=[replace(given, award_id=award_id)])

@@ -31,7 +31,7 @@ from sqlalchemy import Insert, Select, Update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from loyalty.store import with_commit
+from loyalty.store import explicit_begin, with_commit
 
 executed = 0
 """Statements run here (benchmarks add them to the ones SQLAlchemy's events count)."""
@@ -168,11 +168,17 @@ def _python_side(default) -> bool:
         and not getattr(default, "is_sequence", False)
 
 
-def execute_together(session: Session, runs: Sequence[tuple[DriverStatement, Mapping[str, Any]]]) -> list[list[tuple]]:
+def execute_together(session: Session, runs: Sequence[tuple[DriverStatement, Mapping[str, Any]]], *,
+                     begin: bool = False, commit: bool = False) -> list[list[tuple]]:
     """Run statements one after the other, each with its values; each one's rows, as `execute` gives
     them. On PostgreSQL they are sent together, in one round trip (psycopg's pipeline mode): the
     server still runs each after the one before, on a snapshot of its own, so a statement that
-    waited for a lock is followed by one that sees what the lock's holder committed."""
+    waited for a lock is followed by one that sees what the lock's holder committed.
+
+    `begin`: the unit of work's first statements; on PostgreSQL its BEGIN goes with them
+    (`explicit_begin`). `commit`: its last; on PostgreSQL COMMIT goes with them, so nothing may be
+    left to write: no ORM change unflushed, no write held for the COMMIT. On SQLite both change
+    nothing: the unit of work begins and commits as always."""
     connection = session.connection()
     compiled = [(statement._for(connection.dialect, params), params) for statement, params in runs]
     if connection.dialect.name != "postgresql":
@@ -180,13 +186,19 @@ def execute_together(session: Session, runs: Sequence[tuple[DriverStatement, Map
     global executed
     executed += len(compiled)
     dialect, driver_connection = connection.dialect, connection.connection.driver_connection
-    cursors = []
+    if commit and (session.new or session.dirty or session.deleted or with_commit.holds(driver_connection)):
+        raise RuntimeError("COMMIT cannot go with these statements: the unit of work has more to write")
+    begin = begin and explicit_begin.begin_explicitly(driver_connection)
+    cursors = [RawCursor(driver_connection) for _ in range(len(compiled) + begin + commit)]
     try:
         with driver_connection.pipeline():
-            for each, params in compiled:
-                cursors.append(cursor := RawCursor(driver_connection))
+            if begin:
+                cursors[0].execute("BEGIN", prepare=False)
+            for cursor, (each, params) in zip(cursors[begin:], compiled):
                 cursor.execute(each.driver_sql, each.driver_arguments(params))
-        return [_rows(cursor, each) for cursor, (each, _) in zip(cursors, compiled)]
+            if commit:
+                cursors[-1].execute("COMMIT", prepare=False)
+        return [_rows(cursor, each) for cursor, (each, _) in zip(cursors[begin:], compiled)]
     except dialect.loaded_dbapi.Error as error:
         sql = "; ".join(each.driver_sql for each, _ in compiled)
         raise DBAPIError.instance(sql, [p for _, p in compiled], error, dialect.loaded_dbapi.Error) from error

@@ -1,8 +1,8 @@
 """The three statements of PostgreSQL's lane for a single event (`loyalty.services.ingest_fast`).
 
 Each replaces several of the general path's round trips: the claim with the customer's row lock;
-the customer with its contracts, accounts and cap sums; the award with its whole posting and both
-audit rows. They write exactly the rows the general path writes (a test compares every row), and
+the customer with its contracts, accounts and cap sums (both with BEGIN); the award with its whole
+posting, both audit rows and the event's answer (with COMMIT). They write exactly the rows the general path writes (a test compares every row), and
 return plain values: no ORM object is loaded. The general path reads the customer of an event that
 changes nothing about it (a paid invoice, an incident, a referral) with the same read.
 """
@@ -14,9 +14,10 @@ from functools import lru_cache
 from typing import Any, Sequence
 
 from sqlalchemy import (
-    BigInteger, Integer, String, bindparam, cast, func, insert, literal, select, true, union_all, update,
+    BigInteger, Integer, String, bindparam, cast, func, insert, literal, literal_column, select, true, union_all,
+    update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.postgresql import JSONB, insert as postgresql_insert
 from sqlalchemy.orm import Session
 
 from loyalty.engine.facts import ContractSnapshot
@@ -79,15 +80,15 @@ def claim_lock_and_read(session: Session, event_row: dict[str, Any], account_cod
                         caps: Sequence[CapPeriod]) -> tuple[bool, CustomerRead | None]:
     """Insert the event's row (as `_claim`) and lock its customer's row (as `find_customer_with_contracts`),
     then read the customer with the ids of the accounts named that exist and each capped programme's
-    sum, both sent in one round trip: whether this transaction owns the event, and the customer (None
+    sum, both sent in one round trip with the transaction's BEGIN: whether this transaction owns the event, and the customer (None
     if there is no such customer). The read is a statement of its own, after the lock's: in READ
     COMMITTED a statement that waited for a lock still reads what was committed when it began, which
     could miss the awards and accounts of the transaction it waited for. The accounts are locked
     later, by the write's UPDATEs, after the customer, as every writer does."""
     claim = {f"event_{c}": event_row[c] for c in EVENT_COLUMNS}
     read_statement, read_parameters = _read(event_row["customer_id"], account_codes, caps, lock=False)
-    (((claimed, _locked),), rows) = execute_together(session, [(CLAIM_AND_LOCK, claim),
-                                                                (read_statement, read_parameters)])
+    (((claimed, _locked),), rows) = execute_together(
+        session, [(CLAIM_AND_LOCK, claim), (read_statement, read_parameters)], begin=True)
     return claimed is not None, _customer_read(rows, account_codes, caps)
 
 
@@ -120,19 +121,23 @@ def _customer_read(rows: list[tuple], account_codes: Sequence[str], caps: Sequen
     )
 
 
-def write_award(session: Session, award_row: dict[str, Any], *, reason: str, actor: str, details: dict,
-                issuance_id: int, credited: AccountRef, credited_id: int | None,
-                new_accounts: Sequence[AccountRef] = ()) -> int | None:
+def write_award_and_commit(session: Session, award_row: dict[str, Any], *, reason: str, actor: str, details: dict,
+                           issuance_id: int, credited: AccountRef, credited_id: int | None,
+                           new_accounts: Sequence[AccountRef], answers: tuple[dict, dict], snapshot: dict) -> int | None:
     """Insert the award and, chained to it, its earning: the ledger transaction, both entries and
     balances, the lot and its allocation, the `ledger.earn` and `award.granted` audit rows (as `earn`
-    and `_deliver` write them). The award's id, or None when its unique key says it was given before;
-    nothing is written then. `credited_id` None: the customer's first award, whose `new_accounts`
-    (the customer's three, in `lock_accounts`' order) are created here, `credited` among them."""
+    and `_deliver` write them); store the event's answer and snapshot (as `STORE_RESULT`); COMMIT,
+    in the same round trip. The award's id, or None when its unique key says it was given before:
+    nothing of the award is written then. `answers`: the event's answer if the award is given (its
+    first award's id is set here) and if it is not. `credited_id` None: the customer's first award,
+    whose `new_accounts` (the customer's three, in `lock_accounts`' order) are created here,
+    `credited` among them."""
     points = award_row["points"]
     parameters = {**{f"a_{c}": award_row[c] for c in AWARD_COLUMNS}, "reason": reason, "actor": actor,
                   "issuance": issuance_id, "award_details": details,
                   "available": points if credited.kind != PENDING else 0,
-                  "pending": points if credited.kind == PENDING else 0}
+                  "pending": points if credited.kind == PENDING else 0,
+                  "answer_given": answers[0], "answer_not_given": answers[1], "snapshot": snapshot}
     if credited_id is None:
         parameters |= {f"new{i}_{c}": v for i, ref in enumerate(new_accounts)
                        for c, v in (("code", ref.code), ("kind", ref.kind), ("currency", ref.currency),
@@ -140,7 +145,8 @@ def write_award(session: Session, award_row: dict[str, Any], *, reason: str, act
         parameters["credited_code"] = credited.code
     else:
         parameters["credited"] = credited_id
-    rows = _write_statement(len(new_accounts) if credited_id is None else 0).execute(session, parameters)
+    statement = _write_statement(len(new_accounts) if credited_id is None else 0)
+    (rows,) = execute_together(session, [(statement, parameters)], commit=True)
     return rows[0][0] if rows else None
 
 
@@ -184,7 +190,7 @@ def _read_statement(accounts: int, caps_dated: tuple[bool, ...], lock: bool) -> 
 
 @lru_cache(maxsize=4)
 def _write_statement(new_accounts: int) -> DriverStatement:
-    """`write_award`'s statement: for a customer's first award (`new_accounts` > 0) its accounts first."""
+    """`write_award_and_commit`'s statement: for a customer's first award (`new_accounts` > 0) its accounts first."""
     award = (postgresql_insert(_AWARDS).values(
         {**{c: bindparam(f"a_{c}", type_=_AWARDS.c[c].type) for c in AWARD_COLUMNS},
          "status_points": 0, "status": "granted"})
@@ -260,4 +266,11 @@ def _write_statement(new_accounts: int) -> DriverStatement:
                      "ruleset_version", "details")
     audit = insert(_AUDIT).from_select(
         audit_columns, select(*(audit_rows.c[c] for c in audit_columns)).order_by(audit_rows.c.n)).cte("audit")
-    return DriverStatement(select(award.c.id).add_cte(*ctes, lot, allocation, audit))
+    answer_given = func.jsonb_set(cast(bindparam("answer_given", type_=_EVENTS.c.result.type), JSONB),
+                                  literal_column("CAST('{awards,0,award_id}' AS TEXT[])"), func.to_jsonb(award.c.id))
+    answer = (update(_EVENTS).where(_EVENTS.c.id == bindparam("a_event_id", type_=_EVENTS.c.id.type))
+              .values(result=func.coalesce(select(cast(answer_given, _EVENTS.c.result.type)).scalar_subquery(),
+                                           bindparam("answer_not_given", type_=_EVENTS.c.result.type)),
+                      snapshot=bindparam("snapshot", type_=_EVENTS.c.snapshot.type))
+              .cte("answer"))
+    return DriverStatement(select(award.c.id).add_cte(*ctes, lot, allocation, audit, answer))

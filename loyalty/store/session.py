@@ -21,7 +21,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from loyalty.store import with_commit
+from loyalty.store import explicit_begin, with_commit
 from loyalty.store.writer_lock import Checkpoints, WriterLock, lock_path_for
 
 T = TypeVar("T")
@@ -47,6 +47,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     engine = create_engine(url, **kwargs)
     _ping_when_idle(engine)
     with_commit.install(engine)
+    explicit_begin.install(engine)
     return engine
 
 

@@ -26,14 +26,14 @@ def install(engine: Engine) -> None:
     commit, rollback = dialect.do_commit, dialect.do_rollback
 
     def do_commit(dbapi_connection) -> None:
-        held = _held.pop(_driver(dbapi_connection), None)
+        held = _held.pop(driver_of(dbapi_connection), None)
         if held:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute("; ".join([*held, "COMMIT"]))
         commit(dbapi_connection)  # after COMMIT went with the writes, the driver has nothing to send
 
     def do_rollback(dbapi_connection) -> None:
-        _held.pop(_driver(dbapi_connection), None)
+        _held.pop(driver_of(dbapi_connection), None)
         rollback(dbapi_connection)
 
     dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
@@ -46,5 +46,11 @@ def hold(session: Session, sql: str, arguments: Any) -> None:
     _held.setdefault(connection, []).append(text)
 
 
-def _driver(dbapi_connection: Any) -> Any:
+def holds(connection: Any) -> bool:
+    """Whether writes are held for this psycopg connection's COMMIT."""
+    return bool(_held.get(connection))
+
+
+def driver_of(dbapi_connection: Any) -> Any:
+    """The psycopg connection, of a pool's connection or of itself."""
     return getattr(dbapi_connection, "driver_connection", dbapi_connection)
