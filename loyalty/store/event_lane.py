@@ -2,9 +2,10 @@
 
 Each replaces several of the general path's round trips: the claim with the customer's row lock;
 the customer with its contracts, accounts and cap sums (both with BEGIN); the award with its whole
-posting, both audit rows and the event's answer (with COMMIT). They write exactly the rows the general path writes (a test compares every row), and
-return plain values: no ORM object is loaded. The general path reads the customer of an event that
-changes nothing about it (a paid invoice, an incident, a referral) with the same read.
+posting, both audit rows and the event's answer (with COMMIT). They write exactly the rows the
+general path writes (a test compares every row), and return plain values: no ORM object is loaded.
+The general path reads the customer of an event that changes nothing about it (a paid invoice, an
+incident, a referral) with the same read.
 """
 from __future__ import annotations
 
@@ -80,11 +81,12 @@ def claim_lock_and_read(session: Session, event_row: dict[str, Any], account_cod
                         caps: Sequence[CapPeriod]) -> tuple[bool, CustomerRead | None]:
     """Insert the event's row (as `_claim`) and lock its customer's row (as `find_customer_with_contracts`),
     then read the customer with the ids of the accounts named that exist and each capped programme's
-    sum, both sent in one round trip with the transaction's BEGIN: whether this transaction owns the event, and the customer (None
-    if there is no such customer). The read is a statement of its own, after the lock's: in READ
-    COMMITTED a statement that waited for a lock still reads what was committed when it began, which
-    could miss the awards and accounts of the transaction it waited for. The accounts are locked
-    later, by the write's UPDATEs, after the customer, as every writer does."""
+    sum, both sent in one round trip with the transaction's BEGIN: whether this transaction owns the
+    event, and the customer (None if there is no such customer). The read is a statement of its
+    own, after the lock's: in READ COMMITTED a statement that waited for a lock still reads what was
+    committed when it began, which could miss the awards and accounts of the transaction it waited
+    for. The accounts are locked later, by the write's UPDATEs, after the customer, as every writer
+    does."""
     claim = {f"event_{c}": event_row[c] for c in EVENT_COLUMNS}
     read_statement, read_parameters = _read(event_row["customer_id"], account_codes, caps, lock=False)
     (((claimed, _locked),), rows) = execute_together(
@@ -121,9 +123,10 @@ def _customer_read(rows: list[tuple], account_codes: Sequence[str], caps: Sequen
     )
 
 
-def write_award_and_commit(session: Session, award_row: dict[str, Any], *, reason: str, actor: str, details: dict,
-                           issuance_id: int, credited: AccountRef, credited_id: int | None,
-                           new_accounts: Sequence[AccountRef], answers: tuple[dict, dict], snapshot: dict) -> int | None:
+def write_award_and_commit(session: Session, award_row: dict[str, Any], *, reason: str, actor: str,
+                           details: dict, issuance_id: int, credited: AccountRef, credited_id: int | None,
+                           new_accounts: Sequence[AccountRef], answers: tuple[dict, dict],
+                           snapshot: dict) -> int | None:
     """Insert the award and, chained to it, its earning: the ledger transaction, both entries and
     balances, the lot and its allocation, the `ledger.earn` and `award.granted` audit rows (as `earn`
     and `_deliver` write them); store the event's answer and snapshot (as `STORE_RESULT`); COMMIT,
@@ -190,7 +193,8 @@ def _read_statement(accounts: int, caps_dated: tuple[bool, ...], lock: bool) -> 
 
 @lru_cache(maxsize=4)
 def _write_statement(new_accounts: int) -> DriverStatement:
-    """`write_award_and_commit`'s statement: for a customer's first award (`new_accounts` > 0) its accounts first."""
+    """`write_award_and_commit`'s statement: for a customer's first award (`new_accounts` > 0), its
+    accounts first; the event's answer last."""
     award = (postgresql_insert(_AWARDS).values(
         {**{c: bindparam(f"a_{c}", type_=_AWARDS.c[c].type) for c in AWARD_COLUMNS},
          "status_points": 0, "status": "granted"})
