@@ -6,6 +6,7 @@ every problem of one event at once.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -170,6 +171,12 @@ def event_subject(event: dict[str, Any]) -> str | None:
     field_name = SUBJECTS.get(event["type"])
     value = event["data"].get(field_name) if field_name else None
     return f"{event['type']}:{value}" if value else None
+
+
+def event_row(event: dict[str, Any], body_hash: str, received_at: datetime) -> dict[str, Any]:
+    """The event's row as its claim inserts it (the answer and snapshot come later)."""
+    return {"id": event["id"], "type": event["type"], "body_hash": body_hash, "customer_id": event["customer_id"],
+            "subject": event_subject(event), "occurred_at": event["occurred_at"], "received_at": received_at}
 
 
 def load_event(raw: Any) -> dict[str, Any]:

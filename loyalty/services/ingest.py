@@ -19,7 +19,7 @@ from loyalty.services import ingest_fast
 from loyalty.services.awarding import claw_back_cancelled_contract, give_awards
 from loyalty.services.customers import lock_customers
 from loyalty.services.event_check import checked, checked_or_refusal
-from loyalty.services.event_payloads import SUBJECTS, event_subject
+from loyalty.services.event_payloads import SUBJECTS, event_row, event_subject
 from loyalty.services.event_state import apply_event
 from loyalty.services.ingest_result import IngestResult
 from loyalty.services.limits import lock_budgets
@@ -132,9 +132,7 @@ def _ingest_once(session: Session, compiled: CompiledRuleset, event: dict[str, A
 
 def _claim(session: Session, event: dict[str, Any], body_hash: str, received_at: datetime) -> bool:
     """Insert the event's row; False when this id, or another event about the same thing, got there first."""
-    row = {"id": event["id"], "type": event["type"], "body_hash": body_hash, "customer_id": event["customer_id"],
-           "subject": event_subject(event), "occurred_at": event["occurred_at"], "received_at": received_at}
-    return insert_once(session, Event, row, key=None) is not None
+    return insert_once(session, Event, event_row(event, body_hash, received_at), key=None) is not None
 
 
 def _replay(session: Session, event: dict[str, Any], body_hash: str) -> IngestResult:

@@ -37,7 +37,7 @@ from loyalty.engine.model import Programme, Rule
 from loyalty.ledger import AVAILABLE, CUSTOMER_ACCOUNTS, ISSUANCE, PENDING, customer_account, local_date
 from loyalty.services.awarding import ACTOR, award_details, once_per_stop, passed_over_stop
 from loyalty.services.customers import customer_snapshot
-from loyalty.services.event_payloads import event_subject
+from loyalty.services.event_payloads import event_row
 from loyalty.services.event_state import event_snapshot
 from loyalty.services.ingest_result import GivenAward, IngestResult
 from loyalty.services.limits import period
@@ -89,10 +89,7 @@ def attempt(session: Session, compiled: CompiledRuleset, lane: Lane, event: dict
     caps = [CapPeriod(p.id, p.cap.per, *period(p.cap.per, assumed_today)) for p in lane.caps]
     codes = [ref.code for ref in posting_accounts(customer_id, ISSUANCE)]
     session.flush()
-    claimed, read = claim_lock_and_read(session, {
-        "id": event["id"], "type": event["type"], "body_hash": body_hash, "customer_id": customer_id,
-        "subject": event_subject(event), "occurred_at": event["occurred_at"], "received_at": received_at},
-        codes, caps)
+    claimed, read = claim_lock_and_read(session, event_row(event, body_hash, received_at), codes, caps)
     if not claimed:
         return NOT_CLAIMED
     if read is None:
