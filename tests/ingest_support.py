@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from loyalty.engine.loader import load_ruleset_from_texts
 from loyalty.engine.model import Ruleset
 from loyalty.errors import LoyaltyError
+from loyalty.services import ingest_fast
 from loyalty.services.ingest import ingest
 from loyalty.services.ingest_result import IngestResult
 from loyalty.store import Store
@@ -77,3 +78,18 @@ def ingest_one_by_one(store: Store, rules: Ruleset, events: list[Any]) -> list[I
         except LoyaltyError as refusal:
             out.append(refusal)
     return out
+
+
+def lane_outcomes(monkeypatch) -> list:
+    """What PostgreSQL's lane answers from now on, in order: a result it gave itself, or
+    `CLAIMED` / `NOT_CLAIMED` when it handed the event on (to show which events went through it)."""
+    outcomes: list = []
+    real_attempt = ingest_fast.attempt
+
+    def counted(*args):
+        outcome = real_attempt(*args)
+        outcomes.append(outcome)
+        return outcome
+
+    monkeypatch.setattr(ingest_fast, "attempt", counted)
+    return outcomes

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from ingest_support import RECEIVED, award_count, contract_signed, customer_upserted, invoice_paid, ledger_problems
-from ingest_support import points_of, ruleset
+from ingest_support import lane_outcomes, points_of, ruleset
 from sqlalchemy import func, select
 
 from loyalty.errors import LoyaltyError
@@ -43,15 +43,7 @@ YEARLY = ruleset("""
 @pytest.fixture
 def lane_answers(store, monkeypatch) -> list:
     """What the lane answered itself (on PostgreSQL), to show the bursts went through it."""
-    answered: list = []
-    real_attempt = ingest_fast.attempt
-
-    def counted(*args):
-        outcome = real_attempt(*args)
-        answered.append(outcome)
-        return outcome
-
-    monkeypatch.setattr(ingest_fast, "attempt", counted)
+    answered = lane_outcomes(monkeypatch)
     for n in (1, 2):
         ingest(store, CAPPED, customer_upserted(f"u-{n}", f"C00{n}"), RECEIVED)
         ingest(store, CAPPED, contract_signed(f"s-{n}", f"K00{n}", 2_000_000, customer_id=f"C00{n}"), RECEIVED)

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from ingest_support import (
-    RECEIVED, contract_signed, customer_upserted, event, ingest_one_by_one, invoice_paid, ledger_problems, ruleset,
+    RECEIVED, contract_signed, customer_upserted, event, ingest_one_by_one, invoice_paid, lane_outcomes,
+    ledger_problems, ruleset,
 )
 from loyalty.services import ingest_fast
 from loyalty.services.ingest import ingest
@@ -87,9 +88,7 @@ def _stream(rng: random.Random, size: int) -> list[Any]:
 @pytest.mark.parametrize("seed", range(6))
 def test_the_lane_answers_and_writes_what_the_general_path_does(postgresql_store, monkeypatch, seed):
     store, stream = postgresql_store, _stream(random.Random(seed), 80)
-    taken = []
-    real_attempt = ingest_fast.attempt
-    monkeypatch.setattr(ingest_fast, "attempt", lambda *a: taken.append(r := real_attempt(*a)) or r)
+    taken = lane_outcomes(monkeypatch)
     for item in _setup():
         ingest(store, RULES, item, RECEIVED)
     fast = ingest_one_by_one(store, RULES, stream)

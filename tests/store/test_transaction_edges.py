@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from ingest_support import RECEIVED, contract_signed, customer_upserted, invoice_paid, points_of, ruleset
+from ingest_support import (
+    RECEIVED, contract_signed, customer_upserted, invoice_paid, lane_outcomes, points_of, ruleset,
+)
 from ledger_helpers import add_customer
-from loyalty.services import ingest_fast
 from loyalty.services.ingest import ingest
 from loyalty.store import Store
 from loyalty.store.driver import DriverStatement, execute_together
@@ -51,9 +52,7 @@ def _rows(store: Store, table) -> int:
 
 def test_an_awarded_event_takes_the_lane_and_leaves_its_connection_out_of_autocommit(postgresql_store, monkeypatch):
     _one_connection(postgresql_store)
-    taken = []
-    real_attempt = ingest_fast.attempt
-    monkeypatch.setattr(ingest_fast, "attempt", lambda *a: taken.append(r := real_attempt(*a)) or r)
+    taken = lane_outcomes(monkeypatch)
 
     given = ingest(postgresql_store, RULES, invoice_paid("i1", 500_000, "C1"), RECEIVED)
     nothing = ingest(postgresql_store, RULES, invoice_paid("i2", 5_000, "C1"), RECEIVED)
@@ -118,11 +117,17 @@ def test_commit_cannot_go_with_statements_while_the_work_has_more_to_write(postg
 
 def test_begin_and_commit_change_nothing_on_sqlite(sqlite_store):
     add_customer(sqlite_store)
+    seen = []
 
-    def work(session):
+    def rename_read_then_fail(session):
         session.get(Customer, "c1").name = "Quán cà phê Hạ Long"
         session.flush()
-        return execute_together(session, [(DriverStatement(select(Customer.__table__.c.name)), {})],
-                                begin=True, commit=True)
+        seen.extend(execute_together(session, [(DriverStatement(select(Customer.__table__.c.name)), {})],
+                                     begin=True, commit=True))
+        raise RuntimeError("the work changed its mind")
 
-    assert sqlite_store.run(work) == [[("Quán cà phê Hạ Long",)]]
+    with pytest.raises(RuntimeError):
+        sqlite_store.run(rename_read_then_fail)
+    assert seen == [[("Quán cà phê Hạ Long",)]]  # the statements ran in the work's transaction
+    with sqlite_store.reading() as session:  # which committed nothing early: the rename is gone
+        assert session.get(Customer, "c1").name != "Quán cà phê Hạ Long"
