@@ -183,7 +183,10 @@ class Store:
 
     def run(self, work: Callable[[Session], T], attempts: int = 8) -> T:
         """Run `work` in one write transaction, again from the start if the database says to retry,
-        or if the connection was lost before the commit (after it, whether it committed is unknown)."""
+        or if the connection was lost before the commit (after it, whether it committed is unknown). A
+        work that sends its own COMMIT with its last statements (`execute_together(commit=True)`) is
+        run again if that round trip loses the connection, so it must be safe to: the single-event
+        lane is, since its first statement claims the event, and a second run finds it claimed."""
         for attempt in range(1, attempts + 1):
             committing = False
             try:
