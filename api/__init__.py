@@ -12,9 +12,9 @@ from types import FunctionType
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, request
 from flask_smorest.spec.plugins import integerconverter2paramschema
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from api import auth, customers, events, explain, health, points, redemptions, rewards
 from api import approvals, grants, reports, rules
@@ -37,10 +37,12 @@ API_PREFIX = "/api/v1"
 RESOURCES = (health.blp, rewards.blp, customers.blp, redemptions.blp, grants.blp, events.blp, points.blp,
              explain.blp, rules.blp, approvals.blp, reports.blp)
 """Every resource blueprint, registered under /api/v1 in this order."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Requests that only read: answered again if their database connection turns out lost."""
 
 
 class LoyaltyFlask(Flask):
-    """Flask, remembering which plain functions are synchronous.
+    """Flask, remembering which plain functions are synchronous, and reading again on a lost connection.
 
     Flask and flask-smorest pass every view, wrapper and request hook through `ensure_sync` on each
     request (eight times for a balance read), and each call asks `inspect` about the function anew.
@@ -50,6 +52,21 @@ class LoyaltyFlask(Flask):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._synchronous: dict[Callable, Callable] = {}
+
+    def dispatch_request(self):
+        """The view, once more on a new connection if a read's connection turns out lost.
+
+        PostgreSQL connections back in the pool within a second are not pinged (decision 26): after a
+        server restart, the first read on each would answer 503 while the database is up again. A
+        read is safe to run twice; a write is not retried here (`Store.run` retries what it safely can).
+        """
+        try:
+            return super().dispatch_request()
+        except DBAPIError as error:
+            if not error.connection_invalidated or request.method not in SAFE_METHODS:
+                raise
+            log.warning("a read lost its database connection; reading again on a new one")
+            return super().dispatch_request()
 
     def ensure_sync(self, func: Callable) -> Callable:
         if type(func) is not FunctionType:

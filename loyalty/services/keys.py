@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from loyalty.errors import FieldErrors, KeyRefused, NotFound
 from loyalty.store import Store
@@ -178,9 +179,11 @@ class Authenticator:
         return known
 
     def _read(self, prefix: str) -> _KnownKey | None:
-        with self._store.reading() as session:
-            row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
-            if row is None:
-                return None
-            identity = KeyIdentity(row.id, row.role, row.customer_id)
-            return _KnownKey(row.hash, identity, row.revoked_at is not None)
+        return self._store.read(lambda session: self._known_key(session, prefix))
+
+    @staticmethod
+    def _known_key(session: Session, prefix: str) -> _KnownKey | None:
+        row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
+        if row is None:
+            return None
+        return _KnownKey(row.hash, KeyIdentity(row.id, row.role, row.customer_id), row.revoked_at is not None)

@@ -201,6 +201,20 @@ class Store:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
 
+    def read(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one read-only transaction, again on a new connection if the one it was given
+        turned out lost (a server restart while the connection sat in the pool for less than
+        `PING_AFTER_IDLE_SECONDS`, so it was not pinged): a read is always safe to run again, and
+        its caller would otherwise answer "unavailable" while the database is up."""
+        try:
+            with self.reading() as session:
+                return work(session)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        with self.reading() as session:
+            return work(session)
+
     def _is_retryable(self, error: DBAPIError) -> bool:
         code = getattr(error.orig, "sqlstate", None)
         if code in RETRYABLE_PG_CODES:

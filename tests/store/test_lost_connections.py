@@ -6,9 +6,10 @@ again on a new connection, before anything was committed.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from ledger_helpers import add_customer
+from lost_connection import only_pooled_connection, terminate
 from loyalty.store import Store, session as store_session
 from loyalty.store.tables import Customer
 
@@ -22,21 +23,11 @@ def _rename(store: Store, name: str, runs: list | None = None) -> int:
     return store.run(work)
 
 
-def _terminate(store: Store, pid: int) -> None:
-    """What a server restart does to one connection, from a connection outside the store's pool."""
-    admin = Store(store.url)
-    try:
-        with admin.engine.begin() as connection:
-            assert connection.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    finally:
-        admin.dispose()
-
-
 def test_a_connection_lost_just_after_use_fails_once_and_the_work_runs_again(postgresql_store):
     postgresql_store.engine.dispose()  # one connection in the pool: the one the server drops
     add_customer(postgresql_store)
     first = _rename(postgresql_store, "Công ty TNHH An Phát")
-    _terminate(postgresql_store, first)
+    terminate(postgresql_store, first)
 
     runs: list = []
     second = _rename(postgresql_store, "Công ty TNHH An Phát Lộc", runs)
@@ -50,9 +41,24 @@ def test_a_connection_lost_while_idle_is_pinged_and_replaced_before_the_work(pos
     postgresql_store.engine.dispose()
     add_customer(postgresql_store)
     first = _rename(postgresql_store, "Nhà hàng Sông Hồng")
-    _terminate(postgresql_store, first)
+    terminate(postgresql_store, first)
     monkeypatch.setattr(store_session, "PING_AFTER_IDLE_SECONDS", 0.0)
     runs: list = []
 
     assert _rename(postgresql_store, "Nhà hàng Sông Hồng 2", runs) != first
     assert len(runs) == 1  # the ping found the lost connection: the work itself never failed
+
+
+def test_a_read_on_a_connection_lost_just_after_use_reads_again_on_a_new_one(postgresql_store):
+    add_customer(postgresql_store)
+    lost = only_pooled_connection(postgresql_store)
+    terminate(postgresql_store, lost)
+    runs: list = []
+
+    def read(session) -> tuple[str, int]:
+        runs.append(1)
+        return session.get(Customer, "c1").name, session.scalar(select(func.pg_backend_pid()))
+
+    name, pid = postgresql_store.read(read)
+
+    assert name == "Công ty TNHH An Phát" and pid != lost and len(runs) == 2
