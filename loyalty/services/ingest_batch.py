@@ -29,12 +29,13 @@ from typing import Any, Iterator
 from sqlalchemy.orm import Session
 
 from loyalty.engine.decide import CompiledRuleset, Decision, decide
-from loyalty.engine.facts import ContractSnapshot, CustomerSnapshot, EventSnapshot, compute_facts
+from loyalty.engine.facts import ContractSnapshot, EventSnapshot, compute_facts
 from loyalty.engine.model import Limit, Programme
 from loyalty.errors import DuplicateEvent, EventConflict, EventOutOfOrder, LoyaltyError, UnknownContract, UnknownCustomer
 from loyalty.ledger import local_date
 from loyalty.services import ingest as per_event
 from loyalty.services.awarding import ACTOR, award_details, once_per_stop, passed_over_stop, award_reference
+from loyalty.services.customers import customer_snapshot
 from loyalty.services.event_check import Loaded, checked_or_refusal
 from loyalty.services.event_payloads import SUBJECTS, event_subject
 from loyalty.services.ingest_result import GivenAward, IngestResult, Stopped
@@ -197,11 +198,6 @@ class _Customer:
     main_contract_id: str | None
     contracts: list[ContractSnapshot] = field(default_factory=list)
 
-    def snapshot(self) -> CustomerSnapshot:
-        return CustomerSnapshot(id=self.id, segment=self.segment, customer_since=self.customer_since,
-                                region=self.region, locale=self.locale, tier=self.tier,
-                                status_points=self.status_points or 0)
-
 
 def _customers(rows: dict[str, tuple[tuple, list[tuple]]]) -> dict[str, _Customer]:
     return {
@@ -290,7 +286,7 @@ class _Run:
         today = self.days.get(moment)
         if today is None:  # a batch has few distinct times and zones
             today = self.days[moment] = local_date(*moment)
-        facts = (compute_facts(customer.snapshot(), customer.contracts, today, snapshot)
+        facts = (compute_facts(customer_snapshot(customer), customer.contracts, today, snapshot)
                  if self.compiled.entries_for(event["type"]) else {})
         decision = decide(self.compiled, facts, snapshot, today, customer.main_contract_id)
         result = IngestResult(event_id=event_id)
