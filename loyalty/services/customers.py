@@ -6,7 +6,7 @@ batch SQL path (which reads the summary on the customer row) never disagrees wit
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Mapping, Protocol
+from typing import Any, Mapping
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -173,20 +173,7 @@ def contract_snapshots(session: Session, customer_id: str) -> list[ContractSnaps
                              start=c.start, renewals=c.renewals, status=c.status) for c in rows]
 
 
-class CustomerColumns(Protocol):
-    """What the rules read of a customer's own row: the ORM's `Customer`, the lane's `CustomerRow`,
-    the batch's customer kept current in Python."""
-
-    id: str
-    segment: str
-    customer_since: date
-    region: str | None
-    locale: str | None
-    tier: str | None
-    status_points: int | None
-
-
-def customer_snapshot(customer: CustomerColumns) -> CustomerSnapshot:
+def customer_snapshot(customer: Customer | CustomerRow) -> CustomerSnapshot:
     """The customer as plain values for the engine."""
     return CustomerSnapshot(id=customer.id, segment=customer.segment, customer_since=customer.customer_since,
                             region=customer.region, locale=customer.locale, tier=customer.tier,

@@ -43,6 +43,7 @@ from loyalty.services.limits import _over, lock_budgets, period, points_issued
 from loyalty.store import Store
 from loyalty.store import events_bulk as bulk
 from loyalty.store.bulk_rows import reserve_ids
+from loyalty.store.event_lane import CustomerRow
 from loyalty.store.ledger_bulk import Earning, earn_many
 from loyalty.store.tables import Award
 from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
@@ -184,18 +185,9 @@ def _budgeted(compiled: CompiledRuleset, event_types: set[str]) -> list[Programm
 
 
 @dataclass
-class _Customer:
+class _Customer(CustomerRow):
     """A customer as the rules read it, kept current in Python as the batch's awards change it."""
 
-    id: str
-    segment: str
-    customer_since: date
-    region: str | None
-    locale: str | None
-    tier: str | None
-    status_points: int
-    time_zone: str
-    main_contract_id: str | None
     contracts: list[ContractSnapshot] = field(default_factory=list)
 
 

@@ -50,9 +50,10 @@ class CapPeriod:
     last: date | None
 
 
-@dataclass(frozen=True)
+@dataclass
 class CustomerRow:
-    """The customer's columns that an event's rules and awards read, as plain values."""
+    """The customer's columns that an event's rules and awards read, as plain values (a batch of
+    events keeps its customers' tier and status points current on them, `ingest_batch`)."""
 
     id: str
     segment: str
