@@ -11,10 +11,12 @@ from sqlalchemy import select
 from loyalty.services.ingest_result import IngestResult
 from loyalty.store.base import Base
 
-SKIPPED = {"programme_budget_locks"}
+SKIPPED = {"programme_budget_locks", "facts_clock"}
 """A lock row per budgeted programme: the batch takes (and so creates) them up front, as the
-per-event `ingest_many` did; it holds nothing but its key."""
-TIMES_SET_BY_DATABASE = {("customers", "created_at"), ("customers", "updated_at")}
+per-event `ingest_many` did; it holds nothing but its key. The change clock counts nights run on
+the database, whatever they were."""
+TIMES_SET_BY_DATABASE = {("customers", "created_at"), ("customers", "updated_at"), ("customers", "facts_epoch"),
+                         ("customers", "standing_epoch"), ("daily_run_phases", "facts_epoch")}
 
 
 def contents(store) -> dict[str, Any]:

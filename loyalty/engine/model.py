@@ -143,6 +143,21 @@ class Rule:
     valid: Validity = field(default_factory=Validity)
     clawback_on: str | None = None
 
+    def facts_read(self) -> frozenset[str]:
+        """Every fact the rule's condition or its amounts read: what can change what it gives."""
+        formulas = (self.then.points, self.then.status_points)
+        return _condition_facts(self.when) | {f.of for f in formulas if f is not None and f.of}
+
+
+def _condition_facts(condition: Condition | None) -> frozenset[str]:
+    if condition is None:
+        return frozenset()
+    if isinstance(condition, Comparison):
+        return frozenset((condition.fact,))
+    if isinstance(condition, Not):
+        return _condition_facts(condition.part)
+    return frozenset().union(*map(_condition_facts, condition.parts))
+
 
 @dataclass(frozen=True)
 class Limit:

@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo
 from loyalty.engine.model import Ruleset
 from loyalty.services.customers import end_contract
 from loyalty.services.daily_awarding import NightRules, award_chunk, night_event_id
+from loyalty.services.daily_scope import daily_review
 from loyalty.services.scan_ahead import ScanAhead
 from loyalty.store import Store
 from loyalty.store import daily_runs as runs
-from loyalty.store import ledger
+from loyalty.store import fact_epochs, ledger
 from loyalty.store.daily_awards import claim_night_event
 from loyalty.store.fact_columns import is_anniversary
 from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
@@ -56,6 +57,11 @@ class DailySummary:
     expired: int = 0
     tier_changes: int = 0
     stopped_by_limits: int = 0
+    reviewed: int = 0
+    """Customers the daily rules read: every one, or those whose facts moved since `reviewed_since`."""
+    reviewed_since: date | None = None
+    review: str = ""
+    """Which customers the daily rules read, and why."""
     phases_already_done: list[str] = field(default_factory=list)
 
 
@@ -65,8 +71,12 @@ def night_moment(day: date) -> datetime:
 
 
 def run_daily(store: Store, ruleset: Ruleset, day: date, progress: Progress | None = None, *,
-              chunk_size: int = CHUNK, settle_chunk: int = SETTLE_CHUNK) -> DailySummary:
-    """Run (or finish) the night of `day`: every phase in order, each resumable and done once."""
+              chunk_size: int = CHUNK, settle_chunk: int = SETTLE_CHUNK, full_review: bool = False) -> DailySummary:
+    """Run (or finish) the night of `day`: every phase in order, each resumable and done once.
+
+    The daily rules read only the customers whose facts moved since the last night that ran them,
+    when that gives the same awards as reading everyone (`loyalty.services.daily_scope`);
+    `full_review` has them read every customer regardless."""
     summary, at, report = DailySummary(day), night_moment(day), progress or _log_progress
     with store.reading() as session:
         summary.customers = runs.count_in_scope(session, None)
@@ -77,19 +87,21 @@ def run_daily(store: Store, ruleset: Ruleset, day: date, progress: Progress | No
             summary.phases_already_done.append(phase)
             continue
         if phase in ("anniversaries", "tiers"):
-            _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summary)
+            _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summary, full_review)
         else:
             _settle_phase(store, phase, day, at, done, settle_chunk, report, summary)
         store.run(lambda session: runs.finish_phase(session, day, phase, at))
     return summary
 
 
-def _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summary) -> None:
+def _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summary, full_review) -> None:
     event_type, scope = ("anniversary", is_anniversary(day)) if phase == "anniversaries" else ("daily", None)
     scan = chunk_size if phase == "anniversaries" else chunk_size * DAILY_CHUNK_FACTOR
     rules = NightRules(ruleset, event_type, day, scope, scan)
     if not rules.rules:
         return
+    if phase == "tiers":
+        rules.scope = _start_review(store, rules.compiled.ruleset, day, summary, full_review)
     event_id = night_event_id(event_type, day)
     store.run(lambda session: claim_night_event(session, event_id, event_type,
                                                 hashlib.sha256(event_id.encode()).hexdigest(), at))
@@ -105,6 +117,25 @@ def _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summar
             seen += result.customers
             _count_awards(summary, phase, result)
             report(phase, seen, total)
+
+
+def _start_review(store, ruleset, day, summary, full_review):
+    """Decide which customers the daily rules read, and advance the change clock once for the night.
+
+    The clock moves before the first scan (and not again on a resumed run): every change the
+    scans may not see is then stamped with this night's epoch, which the next night reads from."""
+    with store.reading() as session:
+        previous = runs.last_finished_before(session, day, "tiers")
+    review = daily_review(previous, ruleset, day, full_review=full_review)
+
+    def start(session):
+        started = runs.phase_progress(session, day, "tiers").facts_epoch is not None
+        runs.record_start(session, day, "tiers", ruleset.version, None if started else fact_epochs.advance(session))
+
+    store.run(start)
+    summary.reviewed_since, summary.review = review.since, review.reason
+    log.info("daily rules on %s read %s", day, review.reason)
+    return review.where
 
 
 def _award_and_record(session, rules, phase, at, ahead):
@@ -124,6 +155,8 @@ def _tier_changes(given) -> int:
 def _count_awards(summary: DailySummary, phase: str, result) -> None:
     if phase == "anniversaries":
         summary.anniversaries += result.customers
+    else:
+        summary.reviewed += result.customers
     summary.awards += len(result.given)
     summary.points += sum(g.night.award.points for g in result.given)
     summary.tier_changes += _tier_changes(result.given)

@@ -55,7 +55,8 @@ class ChunkResult:
 class NightRules:
     """The rules of one time event that may award on one night, ranked for precedence.
 
-    `scope` limits the customers (the night's anniversaries), `chunk` is customers per scan.
+    `scope` limits the customers (the night's anniversaries, or the customers whose facts moved for
+    the daily rules; it may be set until the first scan), `chunk` is customers per scan.
     """
 
     def __init__(self, ruleset, event_type: str, day: date, scope: ColumnElement[bool] | None = None,

@@ -27,6 +27,8 @@ class PhaseProgress:
     points: int = 0
     moved: int = 0
     finished: bool = False
+    ruleset_version: str | None = None
+    facts_epoch: int | None = None
 
 
 def phase_progress(session: Session, day: date, phase: str) -> PhaseProgress:
@@ -34,8 +36,7 @@ def phase_progress(session: Session, day: date, phase: str) -> PhaseProgress:
     row = session.get(DailyRunPhase, (day, phase), populate_existing=True)
     if row is None:
         return PhaseProgress(day, phase)
-    return PhaseProgress(day, phase, row.last_customer_id, row.customers, row.awards, row.points,
-                         row.moved, row.finished_at is not None)
+    return _progress(row)
 
 
 def lock_phase(session: Session, day: date, phase: str) -> PhaseProgress:
@@ -70,8 +71,42 @@ def finish_phase(session: Session, day: date, phase: str, finished_at: datetime)
 def nights_run(session: Session) -> list[PhaseProgress]:
     """Every recorded phase, newest date first (for operators and tests)."""
     rows = session.scalars(select(DailyRunPhase).order_by(DailyRunPhase.day.desc(), DailyRunPhase.phase))
-    return [PhaseProgress(r.day, r.phase, r.last_customer_id, r.customers, r.awards, r.points, r.moved,
-                          r.finished_at is not None) for r in rows]
+    return [_progress(r) for r in rows]
+
+
+def last_finished_before(session: Session, day: date, phase: str) -> PhaseProgress | None:
+    """The latest night before `day` whose `phase` finished, if any."""
+    row = session.scalars(select(DailyRunPhase)
+                          .where(DailyRunPhase.phase == phase, DailyRunPhase.day < day,
+                                 DailyRunPhase.finished_at.is_not(None))
+                          .order_by(DailyRunPhase.day.desc()).limit(1)).first()
+    return None if row is None else _progress(row)
+
+
+def record_start(session: Session, day: date, phase: str, ruleset_version: str, facts_epoch: int | None) -> None:
+    """What the phase reads under: the ruleset version, and the clock's epoch when first started.
+
+    A resumed phase keeps its first epoch; if it resumes under another ruleset, the version is
+    cleared, since its chunks were then decided by two (the next night reviews everyone).
+    """
+    row = DailyRunPhase.__table__.c
+    values: dict = {"ruleset_version": ruleset_version}
+    if facts_epoch is not None:
+        values["facts_epoch"] = facts_epoch
+    _ensure_row(session, day, phase)
+    current = session.execute(select(row.ruleset_version, row.facts_epoch, row.customers)
+                              .where(row.day == day, row.phase == phase)).one()
+    if current.customers and current.ruleset_version != ruleset_version:
+        values["ruleset_version"] = None
+    if current.facts_epoch is not None:
+        values.pop("facts_epoch", None)
+    session.execute(update(DailyRunPhase).where(row.day == day, row.phase == phase).values(**values)
+                    .execution_options(synchronize_session=False))
+
+
+def _progress(row: DailyRunPhase) -> PhaseProgress:
+    return PhaseProgress(row.day, row.phase, row.last_customer_id, row.customers, row.awards, row.points,
+                         row.moved, row.finished_at is not None, row.ruleset_version, row.facts_epoch)
 
 
 def _ensure_row(session: Session, day: date, phase: str) -> None:

@@ -1,6 +1,6 @@
 """Every table, imported here so that `Base.metadata` knows them all (Alembic reads it)."""
 from loyalty.store.tables.customers import Contract, Customer
-from loyalty.store.tables.daily_runs import DailyRunPhase
+from loyalty.store.tables.daily_runs import DailyRunPhase, FactsClock
 from loyalty.store.tables.events import Award, Event
 from loyalty.store.tables.grants import Approval, Membership, ProgrammeBudgetLock, RewardGrant
 from loyalty.store.tables.keys import ApiKey
@@ -12,4 +12,4 @@ from loyalty.store.tables.redemptions import Redemption
 __all__ = [
     "AuditRecord", "LedgerAccount", "LedgerEntry", "LedgerTransaction", "Lot", "LotAllocation",
     "Approval", "Award", "Event", "Membership", "ProgrammeBudgetLock", "RewardGrant",
-    "ApiKey", "Redemption", "Reward", "Contract", "Customer", "DailyRunPhase"]
+    "ApiKey", "Redemption", "Reward", "Contract", "Customer", "DailyRunPhase", "FactsClock"]

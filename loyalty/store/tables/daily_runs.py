@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, String
+from sqlalchemy import CheckConstraint, Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty.store.base import Base, BigInt, UTCDateTime
@@ -28,3 +28,22 @@ class DailyRunPhase(Base):
     moved: Mapped[int] = mapped_column(BigInt, default=0)
     """Phase-specific: contracts ended, points vested or expired, tiers changed."""
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ruleset_version: Mapped[str | None] = mapped_column(String(64))
+    """The daily phase's ruleset version, the one all its chunks used (NULL if a resumed run changed it)."""
+    facts_epoch: Mapped[int | None] = mapped_column(BigInt)
+    """The daily phase's epoch of `FactsClock`: customers whose facts changed later have an epoch this high."""
+
+
+class FactsClock(Base):
+    """One row: the epoch the customers' fact-change triggers stamp on a changed row.
+
+    Each daily phase advances it once, after every write in flight has committed, and records the
+    epoch it started under: the next night reviews only the customers stamped with that epoch or a
+    later one, and those whose tenure moved in between (docs/decisions.md, 29).
+    """
+
+    __tablename__ = "facts_clock"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInt)
