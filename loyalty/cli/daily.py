@@ -32,7 +32,10 @@ log = logging.getLogger("loyalty.daily")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None,
               help=f"Customers per transaction (default: ${CHUNK_VARIABLE} or {CHUNK:,}; the daily rules scan "
                    f"{DAILY_CHUNK_FACTOR} times as many).")
-def run_daily_command(day: datetime | None, chunk_size: int | None) -> None:
+@click.option("--full-review", is_flag=True,
+              help="Have the daily rules read every customer, not only those whose facts moved since the "
+                   "last night (the run does so by itself when the rules changed or a year began).")
+def run_daily_command(day: datetime | None, chunk_size: int | None, full_review: bool) -> None:
     """Give the night's anniversary thanks and tiers, end contracts, vest and expire points."""
     night = day.date() if day else local_today()
     chunk = chunk_size or int(os.environ.get(CHUNK_VARIABLE) or CHUNK)
@@ -41,7 +44,7 @@ def run_daily_command(day: datetime | None, chunk_size: int | None) -> None:
     started = time.perf_counter()
     try:
         with _progress_reporter() as report:
-            summary = run_daily(store, ruleset, night, report, chunk_size=chunk)
+            summary = run_daily(store, ruleset, night, report, chunk_size=chunk, full_review=full_review)
     finally:
         store.dispose()
     click.echo(describe(summary, time.perf_counter() - started))
@@ -81,4 +84,5 @@ def describe(summary: DailySummary, seconds: float) -> str:
             f"{summary.anniversaries:,} anniversaries, {summary.awards:,} awards, {summary.points:,} points, "
             f"{summary.contracts_ended:,} contracts ended, {summary.vested:,} points vested, "
             f"{summary.expired:,} points expired, {summary.tier_changes:,} tier changes, "
-            f"{summary.stopped_by_limits:,} stopped by budgets or caps, in {seconds:.1f} s{again}.")
+            f"{summary.stopped_by_limits:,} stopped by budgets or caps, in {seconds:.1f} s{again}."
+            + (f" The daily rules read {summary.reviewed:,} customers, {summary.review}." if summary.review else ""))

@@ -47,14 +47,14 @@ def daily_review(previous: PhaseProgress | None, ruleset: Ruleset, day: date, *,
     """What the daily rules of `ruleset` must read on `day`, after `previous` (the last daily phase finished)."""
     why = "a full review was asked for" if full_review else _why_everyone(previous, ruleset, day)
     if why is not None:
-        return DailyReview(None, None, f"every customer: {why}")
+        return DailyReview(None, None, f"all of them: {why}")
     read = set().union(*(rule.facts_read() for rule in ruleset.rules_for("daily")))
     terms = [changed_since(previous.facts_epoch, standing=bool(read & STANDING_FACTS))]
     units = {TENURE_FACTS[fact] for fact in read & TENURE_FACTS.keys()}
     if units:
         terms.append(started_in(tenure_moves(previous.day, day, "months" if "months" in units else "years")))
     moved = "facts or tenure" if units else "facts"
-    return DailyReview(or_(*terms), previous.day, f"customers whose {moved} moved since the night of {previous.day}")
+    return DailyReview(or_(*terms), previous.day, f"those whose {moved} moved since the night of {previous.day}")
 
 
 def _why_everyone(previous: PhaseProgress | None, ruleset: Ruleset, day: date) -> str | None:

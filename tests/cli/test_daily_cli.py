@@ -35,8 +35,20 @@ def test_the_night_ends_with_a_summary_of_what_it_gave(database):
     assert result.exit_code == 0, result.output
     summary = result.stdout.strip()
     assert summary.startswith("Night of 2026-11-25: 300 customers, ")
-    assert " anniversaries, " in summary and " tier changes, " in summary and summary.endswith(" s.")
+    assert " anniversaries, " in summary and " tier changes, " in summary
     assert "0 awards" not in summary
+    assert summary.endswith(" s. The daily rules read 300 customers, all of them: "
+                            "no earlier night reviewed them under the change clock.")
+
+
+def test_the_next_night_reads_only_what_moved_unless_a_full_review_is_asked_for(database):
+    _run(database, "--date", NIGHT)
+    next_night = _run(database, "--date", "2026-11-26").stdout.strip()
+    assert "customers, those whose facts or tenure moved since the night of 2026-11-25." in next_night
+    assert "read 300 customers" not in next_night
+    asked = _run(database, "--date", "2026-11-27", "--full-review")
+    assert asked.exit_code == 0, asked.output
+    assert asked.stdout.strip().endswith("The daily rules read 300 customers, all of them: a full review was asked for.")
 
 
 def test_progress_goes_to_the_log_one_line_per_committed_chunk_when_not_on_a_terminal(database):
