@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 from loyalty.engine.tenure_moves import ANY_MONTH, TenureMoves
 from loyalty.store.tables import Customer, FactsClock
 
+LOCK_WAIT = "30s"
+"""How long the night waits for the writers in flight; an event's transaction takes milliseconds."""
+
 
 def advance(session: Session) -> int:
     """The clock's next epoch, taken once no transaction can still stamp the one before.
@@ -21,10 +24,13 @@ def advance(session: Session) -> int:
     On PostgreSQL a writer holds ROW EXCLUSIVE on `customers` from its first write until it commits;
     the SHARE lock waits for those in flight and holds new ones back for the moment the update
     takes, so no change stamped with the old epoch can commit after this one. On SQLite this
-    transaction is the only writer.
+    transaction is the only writer. Writers queue behind a waiting lock, so the wait is bounded:
+    past `LOCK_WAIT` the night stops with PostgreSQL's lock timeout and a rerun carries on.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.connection().exec_driver_sql("LOCK TABLE customers IN SHARE MODE")
+        connection = session.connection()
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+        connection.exec_driver_sql("LOCK TABLE customers IN SHARE MODE")
     statement = update(FactsClock).where(FactsClock.id == 1).values(epoch=FactsClock.epoch + 1)
     return session.execute(statement.returning(FactsClock.epoch)).scalar_one()
 
