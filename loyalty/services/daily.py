@@ -36,6 +36,9 @@ DAILY_CHUNK_FACTOR = 5
 still award come back from the scan, and a transaction costs a dozen statements and a commit."""
 SETTLE_CHUNK = 500
 """Customers per transaction when ending contracts and moving lots (each is a ledger posting)."""
+SPARSE_FRACTION = 8
+"""A daily review of fewer than one customer in this many is read from the scope's indexes (the
+customers whose facts moved, the start dates whose tenure moved), not in id order."""
 PHASES = ("contracts", "anniversaries", "vesting", "expiry", "tiers")
 
 Progress = Callable[[str, int, int], None]
@@ -106,7 +109,8 @@ def _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summar
     store.run(lambda session: claim_night_event(session, event_id, event_type,
                                                 hashlib.sha256(event_id.encode()).hexdigest(), at))
     with store.reading() as session:
-        total = runs.count_in_scope(session, scope)
+        total = runs.count_in_scope(session, rules.scope)
+    rules.sparse = phase == "tiers" and rules.scope is not None and total * SPARSE_FRACTION < summary.customers
     seen = done.customers
     with ScanAhead(store, rules) as ahead:
         scan_ahead = ahead if ScanAhead.possible(store) else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Connection, Select, String, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, String, and_, bindparam, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from loyalty.engine.awards import once_key
@@ -76,6 +76,8 @@ class NightRules:
         self.slots = [slot for slot in map(self._slot, _slots(self.rules)) if slot.members]
         self.width = max(1, -(-len(self.rules) // MASK_BITS))
         self.scope, self.chunk = scope, chunk
+        self.sparse = False
+        """Set when `scope` holds few of the customers and has indexes of its own (until the first scan)."""
         self._scans: dict[str, tuple[CompiledScan, CompiledScan]] = {}
         self._memo: dict[tuple[int, ...], list[tuple[int, Decided]]] = {}
         """New winners per (match masks, given masks): a night has few distinct ones."""
@@ -96,7 +98,7 @@ class NightRules:
         The masks are tested in WHERE and only the rows that pass compute their columns again, so a
         night reads the few customers with something new, not the million without.
         """
-        where = and_(self._in_scope(), Customer.id <= bindparam("upto", "", type_=String))
+        where = and_(self._in_scope(), self._order_key() <= bindparam("upto", "", type_=String))
         columns = fact_columns(self.day)
         masks = candidate_masks(self.rules, self.slots, self.keys, columns, fact_thresholds(self.day))
         unfolded = {i for slot in self.slots if not slot.folded for i in slot.members}
@@ -105,16 +107,22 @@ class NightRules:
         extra = [Customer.main_contract_id, Customer.tier] + [columns[f].label(f"fact_{i}")
                                                              for i, f in enumerate(self.formula_facts)]
         candidates = or_(*[mask != 0 for mask in masks])
-        return select(Customer.id, *masks, *given, *extra).where(where, candidates).order_by(Customer.id)
+        return select(Customer.id, *masks, *given, *extra).where(where, candidates).order_by(self._order_key())
 
     def bounds(self) -> Select:
         """How many customers in scope follow `after` within one chunk, and the last of them."""
-        chunk = select(Customer.id).where(self._in_scope()).order_by(Customer.id).limit(self.chunk).subquery()
+        chunk = select(Customer.id).where(self._in_scope()).order_by(self._order_key()).limit(self.chunk).subquery()
         return select(func.count(), func.max(chunk.c.id))
 
     def _in_scope(self) -> ColumnElement[bool]:
-        after = Customer.id > bindparam("after", "", type_=String)
+        after = self._order_key() > bindparam("after", "", type_=String)
         return after if self.scope is None else and_(self.scope, after)
+
+    def _order_key(self) -> ColumnElement[str]:
+        """The id, or for a `sparse` scope the id as an expression: the same order, but no index on
+        it, so the databases find the few customers from the scope's own indexes instead of walking
+        the whole primary key in order (SQLite: 0.2 s a chunk on 1M customers, against 0.01 s)."""
+        return Customer.id.op("||", return_type=String)(literal_column("''")) if self.sparse else Customer.id
 
     def next_chunk(self, connection: Connection, after: str | None) -> tuple[int, str | None, list[tuple]]:
         """(customers in the chunk, the last one's id, the rows of those with candidate awards)."""

@@ -91,6 +91,8 @@ STANDING_COLUMNS = ("tier", "status_points")
 # `since_key` is: only the night's scope reads them (`loyalty.store.fact_epochs`).
 Customer.__table__.append_column(Column("facts_epoch", BigInt, server_default="0", nullable=False))
 Customer.__table__.append_column(Column("standing_epoch", BigInt, server_default="0", nullable=False))
+# the night finds the few customers whose facts moved from this index, beside the anniversary one
+Index("ix_customers_facts_epoch", Customer.__table__.c.facts_epoch)
 
 
 class Contract(Base):

@@ -78,6 +78,7 @@ def upgrade() -> None:
     # plain ADD COLUMN with a constant default: SQLite adds it without copying the table
     op.add_column('customers', sa.Column('facts_epoch', BIG_INT, server_default='0', nullable=False))
     op.add_column('customers', sa.Column('standing_epoch', BIG_INT, server_default='0', nullable=False))
+    op.create_index('ix_customers_facts_epoch', 'customers', ['facts_epoch'], unique=False)
     op.add_column('daily_run_phases', sa.Column('ruleset_version', sa.String(length=64), nullable=True))
     op.add_column('daily_run_phases', sa.Column('facts_epoch', BIG_INT, nullable=True))
     if op.get_bind().dialect.name == 'postgresql':
@@ -98,6 +99,7 @@ def downgrade() -> None:
     with op.batch_alter_table('daily_run_phases', schema=None) as batch_op:
         batch_op.drop_column('facts_epoch')
         batch_op.drop_column('ruleset_version')
+    op.drop_index('ix_customers_facts_epoch', table_name='customers')
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_column('standing_epoch')
         batch_op.drop_column('facts_epoch')
