@@ -105,11 +105,11 @@ def _deliver(session: Session, award_id: int, award: Decided, applied: AppliedEv
     audit = dict(actor=ACTOR, action=f"award.{status}", subject_type="award", subject_id=award_id,
                  occurred_at=received_at, customer_id=customer.id, reason=why,
                  ruleset_version=award.ruleset_version, details=award_details(award))
-    if award.points or award.status_points:  # the award's audit row goes with its posting's
+    if award.points or award.status_points:  # the award's audit row stands for its posting's
         earn(session, customer.id, points=award.points, status_points=award.status_points,
              occurred_at=received_at, reference=award_reference(award_id), programme=award.programme_id,
              expires_on=award.expires_on, vests_on=award.vests_on, actor=ACTOR, reason=why,
-             ruleset_version=award.ruleset_version, for_new_award=True, audit_after=audit)
+             ruleset_version=award.ruleset_version, for_new_award=True, audited_as=audit)
     if award.reward:
         session.add(RewardGrant(customer_id=customer.id, award_id=award_id, kind="reward",
                                 reward_id=award.reward, status="pending", granted_at=received_at))

@@ -11,7 +11,7 @@ event's type gives points and nothing else, in programmes without a budget:
    trip with the transaction's BEGIN (`loyalty.store.event_lane`, `explicit_begin`);
 2. Python decides, with the same `compute_facts` and `decide`;
 3. one statement inserts the award (its unique key decides `once_per`, as `_insert_award`) and,
-   chained to it, the ledger posting, both audit rows and the event's answer (as `earn`, `_deliver`
+   chained to it, the ledger posting, the award's audit row and the event's answer (as `earn`, `_deliver`
    and `STORE_RESULT`): the answer for either outcome of the unique key is built beforehand, and
    the statement keeps the one that happened. COMMIT goes in the same round trip. An event that
    gives nothing sends its answer with COMMIT instead (`with_commit`).

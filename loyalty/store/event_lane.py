@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert as postgresql_insert
 from sqlalchemy.orm import Session
 
 from loyalty.engine.facts import ContractSnapshot
-from loyalty.ledger import PENDING, AccountRef
+from loyalty.ledger import AccountRef
 from loyalty.store.driver import DriverStatement, execute_together
 from loyalty.store.tables import (
     Award, Contract, Customer, Event, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation,
@@ -129,8 +129,8 @@ def write_award_and_commit(session: Session, award_row: dict[str, Any], *, reaso
                            new_accounts: Sequence[AccountRef], answers: tuple[dict, dict],
                            snapshot: dict) -> int | None:
     """Insert the award and, chained to it, its earning: the ledger transaction, both entries and
-    balances, the lot and its allocation, the `ledger.earn` and `award.granted` audit rows (as `earn`
-    and `_deliver` write them); store the event's answer and snapshot (as `STORE_RESULT`); COMMIT,
+    balances, the lot and its allocation, the `award.granted` audit row (as `earn` and `_deliver`
+    write them); store the event's answer and snapshot (as `STORE_RESULT`); COMMIT,
     in the same round trip. The award's id, or None when its unique key says it was given before:
     nothing of the award is written then. `answers`: the event's answer if the award is given (its
     first award's id is set here) and if it is not. `credited_id` None: the customer's first award,
@@ -139,8 +139,6 @@ def write_award_and_commit(session: Session, award_row: dict[str, Any], *, reaso
     points = award_row["points"]
     parameters = {**{f"a_{c}": award_row[c] for c in AWARD_COLUMNS}, "reason": reason, "actor": actor,
                   "issuance": issuance_id, "award_details": details,
-                  "available": points if credited.kind != PENDING else 0,
-                  "pending": points if credited.kind == PENDING else 0,
                   "answer_given": answers[0], "answer_not_given": answers[1], "snapshot": snapshot}
     if credited_id is None:
         parameters |= {f"new{i}_{c}": v for i, ref in enumerate(new_accounts)
@@ -254,23 +252,12 @@ def _write_statement(new_accounts: int) -> DriverStatement:
         .returning(_LOTS.c.id, _LOTS.c.amount).cte("lot"))
     allocation = insert(_ALLOCATIONS).from_select(
         ["transaction_id", "lot_id", "amount"], select(tx.c.id, lot.c.id, lot.c.amount)).cte("allocation")
-    ledger_details = cast(func.json_build_object(  # as posting's `_audit_row`, with the reference only known here
-        "points", bindparam("available", type_=BigInteger), "pending_points", bindparam("pending", type_=BigInteger),
-        "status_points", literal(0, BigInteger), "reference", reference), _AUDIT.c.details.type)
-    audit_rows = union_all(*(
-        select(received_at.label("occurred_at"), actor.label("actor"), literal(action, String).label("action"),
-               literal(subject_type, String).label("subject_type"), cast(subject, String).label("subject_id"),
-               customer_id.label("customer_id"), reason.label("reason"), version.label("ruleset_version"),
-               details.label("details"), literal(n, Integer).label("n"))
-        .select_from(award).join(tx, true())
-        for n, (action, subject_type, subject, details) in enumerate((
-            ("ledger.earn", "ledger_transaction", tx.c.id, ledger_details),
-            ("award.granted", "award", award.c.id, bindparam("award_details", type_=_AUDIT.c.details.type)))))
-    ).subquery("audit_rows")
     audit_columns = ("occurred_at", "actor", "action", "subject_type", "subject_id", "customer_id", "reason",
                      "ruleset_version", "details")
-    audit = insert(_AUDIT).from_select(
-        audit_columns, select(*(audit_rows.c[c] for c in audit_columns)).order_by(audit_rows.c.n)).cte("audit")
+    audit = insert(_AUDIT).from_select(audit_columns, select(  # the award's row stands for its posting's too
+        received_at, actor, literal("award.granted", String), literal("award", String), cast(award.c.id, String),
+        customer_id, reason, version, bindparam("award_details", type_=_AUDIT.c.details.type))
+        .select_from(award).join(tx, true())).cte("audit")
     answer_given = func.jsonb_set(cast(bindparam("answer_given", type_=_EVENTS.c.result.type), JSONB),
                                   literal_column("CAST('{awards,0,award_id}' AS TEXT[])"), func.to_jsonb(award.c.id))
     answer = (update(_EVENTS).where(_EVENTS.c.id == bindparam("a_event_id", type_=_EVENTS.c.id.type))

@@ -3,13 +3,13 @@
 It writes exactly the rows `loyalty.store.ledger.earn` would write for each award, one after the
 other: the customer's three accounts and the issuance accounts (created on demand), one `earn`
 transaction per award, its entries in account-id order, the balances, one lot per currency with
-its first allocation, the mirrored status points and the `ledger.earn` audit row. The plans come
+its first allocation and the mirrored status points; as `earn` for an award, no `ledger.earn` audit
+row (the caller writes the award's, which stands for it: decision 30). The plans come
 from `loyalty.ledger.plan_earn` and are checked as `write_plan` checks them, once per kind of
 earning (`_Shape`); a test compares the two paths row for row. Customers are locked in id order before any account, as `earn` does.
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty.ledger import (
-    AVAILABLE, CUSTOMER_ACCOUNTS, ISSUANCE, PENDING, REWARD, STATUS, STATUS_POINTS, customer_account,
+    CUSTOMER_ACCOUNTS, ISSUANCE, REWARD, STATUS, STATUS_POINTS, customer_account,
     plan_earn, system_account,
 )
 from loyalty.store.bulk import insert_rows
@@ -70,7 +70,6 @@ def earn_many(session: Session, earnings: Sequence[Earning], *, occurred_at: dat
     _insert_entries(session, shaped, ids, accounts)
     _insert_lots(session, shaped, ids, accounts, at)
     _mirror_status_points(session, shaped)
-    _audit(session, shaped, ids, at, actor)
     return len(earnings)
 
 
@@ -84,14 +83,12 @@ class _Shape:
     many customers, so each kind is planned and checked once, and only the names change per customer.
 
     `entries` are (customer account kind or None, system account code or None, amount), `lots` are
-    (customer account kind, amount, expires_on, vests_on); `details` is the audit row's JSON
-    without its reference.
+    (customer account kind, amount, expires_on, vests_on).
     """
 
     entries: tuple[tuple[str | None, str | None, int], ...]
     lots: tuple[tuple[str, int, date | None, date | None], ...]
     status_points: int
-    details: str
 
     @classmethod
     def of(cls, earning: Earning, occurred_at: datetime) -> _Shape:
@@ -103,9 +100,7 @@ class _Shape:
                          ref.code if ref.customer_id is None else None, amount)
                         for ref, amount in plan.nonzero_entries())
         lots = tuple((lot.account.kind, lot.amount, lot.expires_on, lot.vests_on) for lot in plan.new_lots)
-        details = json.dumps({"points": plan.points(AVAILABLE), "pending_points": plan.points(PENDING),
-                              "status_points": plan.points(STATUS_POINTS), "reference": None})
-        return cls(entries, lots, plan.points(STATUS_POINTS), details[:-len("null}")])
+        return cls(entries, lots, plan.points(STATUS_POINTS))
 
 
 def lock_customers(session: Session, customer_ids: list[str]) -> None:
@@ -190,13 +185,6 @@ def _mirror_status_points(session, shaped: list[tuple[Earning, _Shape]]) -> None
         if shape.status_points:
             changes[earning.customer_id] += shape.status_points
     update_rows(session, Customer.__table__, "status_points", sorted(changes.items()), add=True)
-
-
-def _audit(session, shaped: list[tuple[Earning, _Shape]], ids: list[int], at: str, actor: str) -> None:
-    insert_audit(session, [
-        (at, actor, "ledger.earn", "ledger_transaction", str(transaction_id), earning.customer_id, earning.reason,
-         earning.ruleset_version, f"{shape.details}{json.dumps(earning.reference)}}}")
-        for (earning, shape), transaction_id in zip(shaped, ids)])
 
 
 def insert_audit(session: Session, rows: list[tuple]) -> None:

@@ -8,6 +8,7 @@ from ingest_support import (
     customer_upserted,
     event,
     invoice_paid,
+    lane_outcomes,
     ledger_problems,
     points_of,
     ruleset,
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from loyalty.services.ingest import ingest
 from loyalty.store.ledger import spend
-from loyalty.store.tables import Approval, AuditRecord, Award, Customer, Membership, RewardGrant
+from loyalty.store.tables import Approval, AuditRecord, Award, Customer, LedgerTransaction, Membership, RewardGrant
 
 WELCOME = """
     programme: welcome
@@ -260,3 +261,33 @@ def test_an_award_already_given_is_stopped_as_once_per_even_when_the_budget_is_s
     ingest(store, rules, invoice_paid("i-1", 1), RECEIVED)
     again = ingest(store, rules, invoice_paid("i-2", 1), RECEIVED)
     assert [(s.rule_id, s.reason) for s in again.stopped] == [("yearly-thanks", "once_per")]
+
+
+
+def test_points_an_award_gives_are_audited_once_by_the_award_which_their_posting_names(store, monkeypatch):
+    """The award's audit row (who, what, when, why, ruleset) stands for its ledger posting, on the
+    paid invoice's lane as on the general path; a posting that is no award keeps its own row."""
+    rules = ruleset(LOYAL_SIGNING, """
+        programme: invoices
+        name: "Hóa đơn đúng hạn"
+        rules:
+          - id: paid
+            on: invoice.paid
+            then: {points: 120}
+        """)
+    signed = signed_up(store, rules)
+    lane = lane_outcomes(monkeypatch)
+    paid = ingest(store, rules, invoice_paid("inv-1", 3_000_000), RECEIVED)
+    assert store.engine.dialect.name == "sqlite" or lane == [paid], "on PostgreSQL the lane gave the invoice's award"
+    with store.transaction() as session:
+        spend(session, "C001", 100, occurred_at=RECEIVED, reference="r1", actor="C001")
+
+    audit = [(a.action, a.subject_id, a.details["points"], a.ruleset_version) for a in rows(store, AuditRecord)]
+    given = [signed.awards[0].award_id, paid.awards[0].award_id]
+    assert audit == [("award.granted", str(given[0]), 500, rules.version),
+                     ("award.granted", str(given[1]), 120, rules.version),
+                     ("ledger.spend", audit[2][1], -100, None)]
+    with store.reading() as session:
+        postings = session.execute(select(LedgerTransaction.kind, LedgerTransaction.reference)
+                                   .order_by(LedgerTransaction.id)).all()
+    assert postings == [("earn", f"award:{given[0]}"), ("earn", f"award:{given[1]}"), ("spend", "r1")]

@@ -36,7 +36,7 @@ def _every_kind_of_posting(store) -> None:
         ledger.earn(session, "c1", points=100, occurred_at=T0, reference="award:1", expires_on=JUNE_1,
                     programme="welcome")
         ledger.earn(session, "c1", points=50, status_points=20, occurred_at=T0, reference="award:2",
-                    programme="renewal", audit_after=_award_audit(2))
+                    programme="renewal", audited_as=_award_audit(2))
         ledger.earn(session, "c1", points=30, occurred_at=T0, reference="award:3", vests_on=JUNE_1)
         ledger.earn(session, "c2", points=40, occurred_at=T0, reference="award:4", vests_on=JUNE_1)
     with store.transaction() as session:
@@ -102,7 +102,7 @@ def test_every_kind_of_posting_writes_the_rows_write_plan_writes(postgresql_stor
     for table in statement_by_statement:
         assert in_one_statement[table] == statement_by_statement[table], table
     assert [row[2] for row in in_one_statement["audit_log"]][:4] == [
-        "ledger.earn", "ledger.earn", "award.granted", "ledger.earn"]
+        "ledger.earn", "award.granted", "ledger.earn", "ledger.earn"]
     with pg.reading() as session:
         assert ledger.verify(session) == []
 

@@ -33,7 +33,7 @@ def earn(
     occurred_at: datetime, reference: str, programme: str | None = None,
     expires_on: date | None = None, vests_on: date | None = None, actor: str = "engine",
     reason: str | None = None, ruleset_version: str | None = None, for_new_award: bool = False,
-    audit_after: dict | None = None,
+    audited_as: dict | None = None,
 ) -> Posted:
     """Credit an award: reward points in a new lot (pending until `vests_on` if given), status points.
 
@@ -41,8 +41,8 @@ def earn(
     `for_new_award`: the caller holds the customer's row lock already (an event locks its customer
     first) and `reference` names an award it inserted in this transaction, which nothing can have
     posted before; the customer lock and the duplicate check are then skipped, two of an awarded
-    event's statements (the unique index on the reference still stands behind it). `audit_after`: as
-    `write_plan`'s (the award's own audit row).
+    event's statements (the unique index on the reference still stands behind it). `audited_as`: as
+    `write_plan`'s (the award's own audit row, which stands for the posting's).
     """
     plan = plan_earn(customer_id, points=points, status_points=status_points, earned_at=occurred_at,
                      expires_on=expires_on, vests_on=vests_on, programme=programme, reference=reference)
@@ -52,7 +52,7 @@ def earn(
     if not for_new_award:
         refuse_duplicate(session, plan)
     return write_plan(session, plan, accounts, Why(occurred_at, actor, reason, ruleset_version),
-                      audit_after=audit_after)
+                      audited_as=audited_as)
 
 
 def spend(

@@ -64,13 +64,15 @@ class Why:
 
 def write_plan(
     session: Session, plan: Plan, accounts: dict[AccountRef, LockedAccount], why: Why, *,
-    effective_on: date | None = None, reverses_id: int | None = None, audit_after: dict | None = None,
+    effective_on: date | None = None, reverses_id: int | None = None, audited_as: dict | None = None,
 ) -> Posted:
     """Insert the plan's transaction and move every running total with it: on PostgreSQL in one
     statement where the plan allows (`posting_one`), else statement by statement.
 
-    `audit_after`: `record_now`'s arguments for another audit row of the same change (the award that
-    earned the points), written right after the posting's own, in the same statement where it can be."""
+    `audited_as`: `record_now`'s arguments for the audit row of the change the posting is part of (the
+    award that earned the points), written instead of the posting's own `ledger.<kind>` row: the
+    award's row says who, what, when, why and under which ruleset, and the transaction's reference
+    names the award (decision 30)."""
     plan.check()
     transaction = dict(
         kind=plan.kind, customer_id=plan.customer_id, occurred_at=why.occurred_at,
@@ -82,7 +84,7 @@ def write_plan(
         account_ids = {ref: accounts[ref].id for ref in plan.entries}
         session.flush()  # as record_now does: pending audit rows keep ids before this one's
         transaction_id, lot_ids = write_in_one_statement(session, plan, account_ids, transaction,
-                                                         _audit_row(plan, why), audit_after)
+                                                         audited_as or _audit_row(plan, why), audited_as is None)
         if plan.points(STATUS_POINTS):
             _expire_status_points(session, plan.customer_id)
     else:
@@ -91,9 +93,10 @@ def write_plan(
         lot_ids = tuple(_write_lots(session, transaction_id, plan, accounts))
         revoke_lots(session, plan.revoke_lot_ids, why.occurred_at)
         _mirror_status_points(session, plan)
-        record_now(session, **_audit_row(plan, why), subject_id=transaction_id)
-        if audit_after is not None:
-            record_now(session, **audit_after)
+        if audited_as is None:
+            record_now(session, **_audit_row(plan, why), subject_id=transaction_id)
+        else:
+            record_now(session, **audited_as)
     return Posted(
         transaction_id, plan.kind, plan.customer_id, plan.points(AVAILABLE), plan.points(PENDING),
         plan.points(STATUS_POINTS), plan.shortfall, lot_ids,

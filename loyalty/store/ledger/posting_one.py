@@ -49,7 +49,7 @@ def fits_one_statement(plan: Plan) -> bool:
 
 @lru_cache(maxsize=256)
 def one_statement(entries: int, lots: int, lot_changes: int, allocations: int, status_points: bool,
-                  audit_after: bool) -> DriverStatement:
+                  audit_names_transaction: bool) -> DriverStatement:
     """The statement for a plan of this shape, its parameters named as `write_in_one_statement` gives them."""
     tx = (insert(_TRANSACTIONS).values({c: bindparam(f"tx_{c}") for c in TRANSACTION_COLUMNS})
           .returning(_TRANSACTIONS.c.id).cte("tx"))
@@ -84,11 +84,10 @@ def one_statement(entries: int, lots: int, lot_changes: int, allocations: int, s
     if status_points:
         ctes.append(update(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("tx_customer_id"))
                     .values(status_points=_CUSTOMERS.c.status_points + bindparam("status_change")).cte("status"))
-    audit_rows = [{**{c: _bind(f"audit_{c}", _AUDIT.c[c]) for c in AUDIT_COLUMNS},
-                   "subject_id": select(cast(tx.c.id, String)).scalar_subquery()}]
-    if audit_after:  # one INSERT of both rows, so that their ids keep this order
-        audit_rows.append({c: _bind(f"after_{c}", _AUDIT.c[c]) for c in (*AUDIT_COLUMNS, "subject_id")})
-    ctes.append(insert(_AUDIT).values(audit_rows).cte("audit"))
+    audit_row = {c: _bind(f"audit_{c}", _AUDIT.c[c]) for c in (*AUDIT_COLUMNS, "subject_id")}
+    if audit_names_transaction:
+        audit_row["subject_id"] = select(cast(tx.c.id, String)).scalar_subquery()
+    ctes.append(insert(_AUDIT).values(audit_row).cte("audit"))
     final: Select = select(tx.c.id, new_lots.c.id) if new_lots is not None else select(tx.c.id, literal_column("NULL"))
     if new_lots is not None:
         final = final.select_from(tx).outerjoin(new_lots, true()).order_by(new_lots.c.id)
@@ -102,10 +101,11 @@ def _bind(name: str, column):
 
 
 def write_in_one_statement(session: Session, plan: Plan, account_ids: dict, transaction: dict, audit: dict,
-                           audit_after: dict | None = None) -> tuple[int, tuple[int, ...]]:
+                           audit_names_transaction: bool = True) -> tuple[int, tuple[int, ...]]:
     """Write `plan` (which `fits_one_statement`): the new transaction's id and its new lots' ids, in the
     plan's order. `account_ids` maps the plan's accounts to their rows' ids; `transaction` and `audit` hold
-    the columns `TRANSACTION_COLUMNS` and `AUDIT_COLUMNS` name; `audit_after`, those and its subject_id."""
+    the columns `TRANSACTION_COLUMNS` and `AUDIT_COLUMNS` name; the audit row's subject is the new
+    transaction, or with `audit_names_transaction` false the `subject_id` it holds (an award's)."""
     moves = sorted((account_ids[ref], amount) for ref, amount in plan.nonzero_entries())
     changes = plan.lot_changes()
     allocations = [(lot_id, delta) for lot_id, _kind, delta in plan.allocations if delta]
@@ -126,10 +126,9 @@ def write_in_one_statement(session: Session, plan: Plan, account_ids: dict, tran
         parameters[f"a{i}_lot"], parameters[f"a{i}_amount"] = lot_id, delta
     if status_change:
         parameters["status_change"] = status_change
-    if audit_after is not None:
-        parameters |= {f"after_{c}": audit_after[c] for c in AUDIT_COLUMNS}
-        parameters["after_subject_id"] = str(audit_after["subject_id"])
+    if not audit_names_transaction:
+        parameters["audit_subject_id"] = str(audit["subject_id"])
     statement = one_statement(len(moves), len(plan.new_lots), len(changes), len(allocations), bool(status_change),
-                              audit_after is not None)
+                              audit_names_transaction)
     rows = statement.execute(session, parameters)
     return rows[0][0], tuple(lot_id for _tx, lot_id in rows if lot_id is not None)
