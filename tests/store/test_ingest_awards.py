@@ -282,7 +282,8 @@ def test_points_an_award_gives_are_audited_once_by_the_award_which_their_posting
     with store.transaction() as session:
         spend(session, "C001", 100, occurred_at=RECEIVED, reference="r1", actor="C001")
 
-    audit = [(a.action, a.subject_id, a.details["points"], a.ruleset_version) for a in rows(store, AuditRecord)]
+    audit = [(a.action, a.subject_id, a.details["points"], a.ruleset_version)
+             for a in sorted(rows(store, AuditRecord), key=lambda a: a.id)]
     given = [signed.awards[0].award_id, paid.awards[0].award_id]
     assert audit == [("award.granted", str(given[0]), 500, rules.version),
                      ("award.granted", str(given[1]), 120, rules.version),
