@@ -96,11 +96,10 @@ def downgrade() -> None:
     else:
         for name in SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER {name}")
-    with op.batch_alter_table('daily_run_phases', schema=None) as batch_op:
-        batch_op.drop_column('facts_epoch')
-        batch_op.drop_column('ruleset_version')
+    # plain DROP COLUMN (SQLite 3.35+): a batch copy of `customers` cannot insert its generated since_key
+    op.drop_column('daily_run_phases', 'facts_epoch')
+    op.drop_column('daily_run_phases', 'ruleset_version')
     op.drop_index('ix_customers_facts_epoch', table_name='customers')
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_column('standing_epoch')
-        batch_op.drop_column('facts_epoch')
+    op.drop_column('customers', 'standing_epoch')
+    op.drop_column('customers', 'facts_epoch')
     op.drop_table('facts_clock')
