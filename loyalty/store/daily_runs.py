@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, String, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from loyalty.store.insert_once import insert_once
@@ -160,7 +160,13 @@ def count_in_scope(session: Session, scope: ColumnElement[bool] | None) -> int:
 
 
 def _customer_column(phase: str):
-    return Contract.customer_id if phase == "contracts" else Lot.customer_id
+    """The customer id of the phase's rows. For contracts, as an expression in the same order: with
+    no index on it, the databases find the night's few due contracts from `ix_contracts_active_end`
+    instead of walking every contract in customer order (SQLite: 0.43 s a night on 1.5M contracts
+    that ended nothing, against a few ms)."""
+    if phase == "contracts":
+        return Contract.customer_id.op("||", return_type=String)(literal_column("''"))
+    return Lot.customer_id
 
 
 def _work_query(phase: str, day: date, query):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+from sqlalchemy import select
+
 from loyalty.services.customers import sign_contract, upsert_customer
 from loyalty.services.daily import run_daily
 from loyalty.store import ledger
@@ -41,6 +43,23 @@ def test_a_contract_past_its_end_date_is_ended_and_no_longer_counts(store):
         assert (customer.active_contracts, customer.total_monthly_value, customer.main_contract_id) == (
             1, 1_000_000, "K-new")
     assert summary.contracts_ended == 1
+
+
+def test_contracts_end_customer_by_customer_in_chunks_however_small(store):
+    """Six customers' contracts end tonight, in chunks of two customers: every one ends, once, and
+    contracts that end tomorrow or later, or were cancelled, stay as they are."""
+    with store.transaction() as session:
+        for n in range(9):
+            _customer(session, f"C{n}")
+            start = date(2025, 11, 20 + n % 8) if n < 7 else date(2025, 12, 1)
+            sign_contract(session, f"C{n}", {"id": f"K{n}", "monthly_value": 1_000_000, "term_months": 12,
+                                             "start": start})
+        session.get(Contract, "K8").status = "cancelled"
+    summary = run_daily(store, NO_RULES, NIGHT, lambda *_: None, settle_chunk=2)
+    with store.reading() as session:
+        statuses = dict(session.execute(select(Contract.id, Contract.status)).all())
+    assert summary.contracts_ended == 6 and statuses == {
+        **{f"K{n}": "ended" for n in range(7) if n != 6}, "K6": "active", "K7": "active", "K8": "cancelled"}
 
 
 def test_pending_points_vest_and_points_past_their_expiry_are_gone_that_night(store):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, Computed, Date, ForeignKey, Index, Integer, String, func
+from sqlalchemy import CheckConstraint, Column, Computed, Date, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from loyalty.engine.facts import ContractSummary
@@ -101,6 +101,9 @@ class Contract(Base):
         CheckConstraint("status IN ('active', 'cancelled', 'ended')", name="status_known"),
         CheckConstraint("monthly_value >= 0", name="monthly_value_not_negative"),
         CheckConstraint("term_months > 0", name="term_positive"),
+        # the night's contracts phase: the few active contracts whose end has come, with their customer
+        Index("ix_contracts_active_end", "end", "customer_id",
+              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
