@@ -80,15 +80,10 @@ it drift): "tenure >= k months" is one comparison on it (`loyalty.store.fact_col
 SQL reads it (`Customer.__table__.c.since_key`); added to the table after the class is mapped, so the
 ORM neither loads it with a customer nor fetches it back after a write."""
 
-FACT_COLUMNS = ("segment", "region", "locale", "customer_since", "since_month_index", "since_month", "since_day",
-                "active_contracts", "total_monthly_value", "main_contract_id", "main_contract_value",
-                "main_term_months", "main_renewals")
-"""The stored columns a rule's facts are read from, the night's standing aside: a change stamps `facts_epoch`."""
-STANDING_COLUMNS = ("tier", "status_points")
-"""What the night's own awards move: a change stamps `standing_epoch`, which matters only to rules reading them."""
 # `facts_clock`'s epoch when the row's facts (or its standing) last changed, stamped by the database's
-# triggers (migration b8c9d0e1f2a3) on every insert and every change, whoever writes it. Unmapped, as
-# `since_key` is: only the night's scope reads them (`loyalty.store.fact_epochs`).
+# triggers (migration b8c9d0e1f2a3, which lists the columns each follows) on every insert and every
+# change, whoever writes it. Unmapped, as `since_key` is: only the night's scope reads them
+# (`loyalty.store.fact_epochs`).
 Customer.__table__.append_column(Column("facts_epoch", BigInt, server_default="0", nullable=False))
 Customer.__table__.append_column(Column("standing_epoch", BigInt, server_default="0", nullable=False))
 # the night finds the few customers whose facts moved from this index, beside the anniversary one
