@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Connection, Select, String, and_, bindparam, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, String, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from loyalty.engine.awards import once_key
@@ -26,6 +26,7 @@ from loyalty.engine.model import Limit, Rule
 from loyalty.services.ingest_result import Stopped
 from loyalty.services.scan_ahead import ScanAhead
 from loyalty.services.limits import lock_budgets, period, points_issued
+from loyalty.store.bulk_rows import without_index
 from loyalty.store.daily_awards import (
     Given, NightAward, already_given, give_night_awards, given_masks, points_issued_to, record_stopped,
     without_jit,
@@ -119,10 +120,8 @@ class NightRules:
         return after if self.scope is None else and_(self.scope, after)
 
     def _order_key(self) -> ColumnElement[str]:
-        """The id, or for a `sparse` scope the id as an expression: the same order, but no index on
-        it, so the databases find the few customers from the scope's own indexes instead of walking
-        the whole primary key in order (SQLite: 0.2 s a chunk on 1M customers, against 0.01 s)."""
-        return Customer.id.op("||", return_type=String)(literal_column("''")) if self.sparse else Customer.id
+        """The id; for a `sparse` scope `without_index`, so the few customers come from the scope's indexes."""
+        return without_index(Customer.id) if self.sparse else Customer.id
 
     def next_chunk(self, connection: Connection, after: str | None) -> tuple[int, str | None, list[tuple]]:
         """(customers in the chunk, the last one's id, the rows of those with candidate awards)."""

@@ -1,4 +1,5 @@
-"""Bulk statements the nightly run needs beyond `bulk.insert_rows`: reserving ids, updating many rows.
+"""Bulk statements the nightly run needs beyond `bulk.insert_rows`: reserving ids, updating many rows,
+and phrasings that keep the databases' planners on the right index (`one_of`, `without_index`).
 
 Rows are written with ids chosen up front, so that children (entries, lots, grants) can name their
 parents without a round trip per row: on PostgreSQL the table's own sequence hands them out; on
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, text
+from sqlalchemy import ColumnElement, Table, any_, bindparam, literal_column, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.types import String
@@ -62,6 +63,16 @@ def update_rows(session: Session, table: Table, column: str, rows: Sequence[tupl
         cursor.executemany(statement, [(r[1], r[0]) for r in rows])
     finally:
         cursor.close()
+
+
+def without_index(column: ColumnElement[str]) -> ColumnElement[str]:
+    """A text column as `column || ''`: the same values in the same order, but no index on it.
+
+    Ordering and ranging by it keeps both databases from walking the column's index in order
+    (SQLite does so to spare a sort, whatever else the WHERE has) when a few rows are to be found
+    from another, selective index and then sorted: the night's review of the customers whose facts
+    moved (0.2 s a chunk on 1M customers against 0.01 s), the contracts due to end."""
+    return column.op("||", return_type=String)(literal_column("''"))
 
 
 def one_of(session: Session, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
