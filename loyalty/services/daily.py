@@ -127,14 +127,18 @@ def _start_review(store, ruleset, day, summary, full_review):
     """Decide which customers the daily rules read, and advance the change clock once for the night.
 
     The clock moves before the first scan (and not again on a resumed run): every change the
-    scans may not see is then stamped with this night's epoch, which the next night reads from."""
+    scans may not see is then stamped with this night's epoch, which the next night reads from.
+    A run resumed under another ruleset records none, since two decided its chunks: the next
+    night then reads everyone."""
     with store.reading() as session:
         previous = runs.last_finished_before(session, day, "tiers")
     review = daily_review(previous, ruleset, day, full_review=full_review)
 
     def start(session):
-        started = runs.phase_progress(session, day, "tiers").facts_epoch is not None
-        runs.record_start(session, day, "tiers", ruleset.version, None if started else fact_epochs.advance(session))
+        done = runs.phase_progress(session, day, "tiers")
+        epoch = done.facts_epoch if done.facts_epoch is not None else fact_epochs.advance(session)
+        same_rules = not done.customers or done.ruleset_version == ruleset.version
+        runs.record_start(session, day, "tiers", ruleset.version if same_rules else None, epoch)
 
     store.run(start)
     summary.reviewed_since, summary.review = review.since, review.reason

@@ -84,24 +84,12 @@ def last_finished_before(session: Session, day: date, phase: str) -> PhaseProgre
     return None if row is None else _progress(row)
 
 
-def record_start(session: Session, day: date, phase: str, ruleset_version: str, facts_epoch: int | None) -> None:
-    """What the phase reads under: the ruleset version, and the clock's epoch when first started.
-
-    A resumed phase keeps its first epoch; if it resumes under another ruleset, the version is
-    cleared, since its chunks were then decided by two (the next night reviews everyone).
-    """
-    row = DailyRunPhase.__table__.c
-    values: dict = {"ruleset_version": ruleset_version}
-    if facts_epoch is not None:
-        values["facts_epoch"] = facts_epoch
+def record_start(session: Session, day: date, phase: str, ruleset_version: str | None, facts_epoch: int) -> None:
+    """What the phase reads under: its ruleset version (None: its chunks were decided by two) and
+    the change clock's epoch it started under."""
     _ensure_row(session, day, phase)
-    current = session.execute(select(row.ruleset_version, row.facts_epoch, row.customers)
-                              .where(row.day == day, row.phase == phase)).one()
-    if current.customers and current.ruleset_version != ruleset_version:
-        values["ruleset_version"] = None
-    if current.facts_epoch is not None:
-        values.pop("facts_epoch", None)
-    session.execute(update(DailyRunPhase).where(row.day == day, row.phase == phase).values(**values)
+    session.execute(update(DailyRunPhase).where(DailyRunPhase.day == day, DailyRunPhase.phase == phase)
+                    .values(ruleset_version=ruleset_version, facts_epoch=facts_epoch)
                     .execution_options(synchronize_session=False))
 
 
