@@ -217,3 +217,29 @@ def test_a_night_reads_everyone_when_the_rules_changed_or_a_new_year_began(store
         nights = [p for p in daily_runs.nights_run(session) if p.phase == "tiers"]
     assert all(p.facts_epoch is not None and p.ruleset_version for p in nights)
     assert len({p.facts_epoch for p in nights}) == len(nights), "each night advanced the clock once"
+
+
+class _Stopped(Exception):
+    pass
+
+
+def test_a_night_resumed_under_other_rules_has_the_next_night_read_everyone(store):
+    generate_demo(store, 80, 3, NIGHTS[0])
+    run_daily(store, RULES, NIGHTS[0], lambda *_: None)
+
+    def stop_after_a_chunk_of_daily_rules(phase, _done, _total):
+        if phase == "tiers":
+            raise _Stopped
+
+    try:
+        run_daily(store, RULES, NIGHTS[1], stop_after_a_chunk_of_daily_rules, chunk_size=2)
+    except _Stopped:
+        pass
+    edited = load_ruleset_from_texts({**{p.name: p.read_text(encoding="utf-8") for p in SHIPPED.glob("*.yaml")},
+                                      "zz-review.yaml": REVIEWED.replace("points: 50}", "points: 60}")})
+    resumed = run_daily(store, edited, NIGHTS[1], lambda *_: None, chunk_size=2)
+    following = run_daily(store, edited, NIGHTS[2], lambda *_: None)
+
+    assert resumed.review == f"all of them: the rules changed since the night of {NIGHTS[0]}"
+    assert following.reviewed == following.customers
+    assert following.review == f"all of them: the rules changed since the night of {NIGHTS[1]}"
