@@ -15,8 +15,9 @@ SKIPPED = {"programme_budget_locks", "facts_clock"}
 """A lock row per budgeted programme: the batch takes (and so creates) them up front, as the
 per-event `ingest_many` did; it holds nothing but its key. The change clock counts nights run on
 the database, whatever they were."""
-TIMES_SET_BY_DATABASE = {("customers", "created_at"), ("customers", "updated_at"), ("customers", "facts_epoch"),
-                         ("customers", "standing_epoch"), ("daily_run_phases", "facts_epoch")}
+SET_BY_DATABASE = {("customers", "created_at"), ("customers", "updated_at"), ("customers", "facts_epoch"),
+                   ("customers", "standing_epoch"), ("daily_run_phases", "facts_epoch")}
+"""Clocks the database reads (its time, the change clock), which differ between two databases."""
 
 
 def contents(store) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def _rows(table, rows, names, awards) -> list[str]:
     for row in rows:
         values = {}
         for column, value in row.items():
-            if (table.name, column) in TIMES_SET_BY_DATABASE or (surrogate and column == "id"):
+            if (table.name, column) in SET_BY_DATABASE or (surrogate and column == "id"):
                 continue
             if column in foreign and value is not None and foreign[column] in names:
                 value = names[foreign[column]].get(value, f"?{value}")

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from loyalty.errors import InsufficientPoints, NotReversible
 from loyalty.store import Store, ledger
-from loyalty.store.base import Base
 from loyalty.store.tables import Customer, LedgerAccount, LotAllocation, Lot
+from tests.conftest import empty_all_tables
 
 CUSTOMERS = {"c1": "Công ty TNHH An Phát", "c2": "Hộ kinh doanh Bình Minh"}
 START = date(2026, 1, 1)
@@ -48,10 +48,7 @@ class LedgerAgainstModel(RuleBasedStateMachine):
 
     @initialize()
     def open_the_books(self) -> None:
-        with self.store.engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                if table.name != "facts_clock":
-                    connection.execute(table.delete())
+        empty_all_tables(self.store)
         with self.store.transaction() as session:
             session.add_all(Customer(id=cid, name=name, segment="sme", customer_since=date(2024, 1, 1))
                             for cid, name in CUSTOMERS.items())
