@@ -19,9 +19,9 @@ from loyalty.services.daily import run_daily
 from loyalty.services.daily_scope import STANDING_FACTS, STORED_FACTS, TENURE_FACTS
 from loyalty.services.demo import generate_demo
 from loyalty.services.ingest import ingest
-from loyalty.store import daily_runs
+from loyalty.store import daily_runs, fact_epochs
 from loyalty.store.fact_columns import fact_columns
-from loyalty.store.tables import Customer, FactsClock
+from loyalty.store.tables import Customer
 from tests.conftest import empty_all_tables
 from tests.daily_support import ledger_snapshot
 from tests.ingest_support import contract_signed, event, ledger_problems
@@ -179,9 +179,7 @@ def test_a_write_to_any_column_a_followed_fact_reads_stamps_the_customer_and_not
     followed = sorted(STORED_FACTS | STANDING_FACTS | TENURE_FACTS.keys())
     columns = {c: fact in STANDING_FACTS for fact in followed for c in _columns_read(fact)}
     generate_demo(store, len(columns) + 2, 1, NIGHTS[0])
-    with store.transaction() as session:
-        epoch = session.execute(update(FactsClock).values(epoch=FactsClock.epoch + 1)
-                                .returning(FactsClock.epoch)).scalar_one()
+    epoch = store.run(fact_epochs.advance)
     table = Customer.__table__.c
     with store.reading() as session:
         rows = session.execute(select(table.id, *(table[c] for c in columns)).order_by(table.id)).all()
