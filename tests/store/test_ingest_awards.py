@@ -263,7 +263,6 @@ def test_an_award_already_given_is_stopped_as_once_per_even_when_the_budget_is_s
     assert [(s.rule_id, s.reason) for s in again.stopped] == [("yearly-thanks", "once_per")]
 
 
-
 def test_points_an_award_gives_are_audited_once_by_the_award_which_their_posting_names(store, monkeypatch):
     """The award's audit row (who, what, when, why, ruleset) stands for its ledger posting, on the
     paid invoice's lane as on the general path; a posting that is no award keeps its own row."""
