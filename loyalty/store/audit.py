@@ -7,11 +7,15 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from loyalty.store.bulk import insert_rows
+from loyalty.store.bulk_rows import reserve_ids
 from loyalty.store.driver import DriverStatement
 from loyalty.store.tables.audit import AuditRecord
 
 INSERT_AUDIT = DriverStatement(insert(AuditRecord.__table__))
 """Built once: the hot paths (ingest, ledger postings) write audit rows by the thousand."""
+BULK_COLUMNS = ("id", "occurred_at", "actor", "action", "subject_type", "subject_id", "customer_id", "reason",
+                "ruleset_version", "details")
 
 
 def record(
@@ -42,3 +46,10 @@ def record_now(
         "occurred_at": occurred_at, "customer_id": customer_id, "reason": reason,
         "ruleset_version": ruleset_version, "details": details or {},
     })
+
+
+def insert_audit(session: Session, rows: list[tuple]) -> None:
+    """Many audit rows at once (the night's and a batch's awards): every column of `BULK_COLUMNS` but
+    the id, `details` already JSON text; ids are reserved for them."""
+    audit_ids = reserve_ids(session, AuditRecord.__table__, len(rows))
+    insert_rows(session, AuditRecord.__table__, BULK_COLUMNS, [(i, *row) for i, row in zip(audit_ids, rows)])

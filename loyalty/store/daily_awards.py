@@ -21,7 +21,8 @@ from loyalty.store.audit import record
 from loyalty.store.bulk import insert_rows
 from loyalty.store.bulk_rows import reserve_ids, stored_date, stored_time, update_rows
 from loyalty.store.insert_once import DIALECT_INSERTS, insert_once
-from loyalty.store.ledger_bulk import Earning, earn_many, insert_audit
+from loyalty.store.audit import insert_audit
+from loyalty.store.ledger_bulk import Earning, earn_many
 from loyalty.store.tables import Award, Customer, Event, Membership, RewardGrant
 
 AWARD_COLUMNS = ("id", "customer_id", "rule_id", "programme_id", "ruleset_version", "event_id", "contract_id",

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from loyalty.store.bulk import insert_rows
 from loyalty.store.bulk_rows import reserve_ids, stored_date, stored_time, update_rows
 from loyalty.store.daily_awards import AWARD_COLUMNS
-from loyalty.store.ledger_bulk import insert_audit
+from loyalty.store.audit import insert_audit
 from loyalty.store.tables import Approval, Award, Customer, Event, Membership, RewardGrant
 
 IN_BATCH = 5_000

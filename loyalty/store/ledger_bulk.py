@@ -26,13 +26,11 @@ from loyalty.store.bulk import insert_rows
 from loyalty.store.bulk_rows import one_of, reserve_ids, stored_date, stored_time, update_rows
 from loyalty.store.ledger.accounts import lock_accounts
 from loyalty.store.tables import (
-    AuditRecord, Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation,
+    Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation,
 )
 
 BATCH = 5_000
 """Host parameters per IN list: well under SQLite's limit."""
-AUDIT_COLUMNS = ("id", "occurred_at", "actor", "action", "subject_type", "subject_id", "customer_id", "reason",
-                 "ruleset_version", "details")
 
 
 @dataclass(frozen=True)
@@ -185,9 +183,3 @@ def _mirror_status_points(session, shaped: list[tuple[Earning, _Shape]]) -> None
         if shape.status_points:
             changes[earning.customer_id] += shape.status_points
     update_rows(session, Customer.__table__, "status_points", sorted(changes.items()), add=True)
-
-
-def insert_audit(session: Session, rows: list[tuple]) -> None:
-    """Audit rows (every column but the id, `details` already JSON text), with ids reserved for them."""
-    audit_ids = reserve_ids(session, AuditRecord.__table__, len(rows))
-    insert_rows(session, AuditRecord.__table__, AUDIT_COLUMNS, [(i, *row) for i, row in zip(audit_ids, rows)])
