@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from loyalty.engine.loader import load_ruleset_from_texts  # noqa: E402
+from loyalty.services.catalogue import sync_catalogue  # noqa: E402
 from loyalty.services.daily import run_daily  # noqa: E402
 from loyalty.services.demo import generate_demo  # noqa: E402
 from loyalty.store import Store  # noqa: E402
@@ -140,6 +141,7 @@ def measure(store: Store, customers: int, events: int, ruleset) -> dict:
     # store.url names the schema on PostgreSQL, so the child fills the same one.
     subprocess.run([sys.executable, __file__, "--generate", store.url, str(customers)], check=True)
     figures = {"demo_seconds": round(time.perf_counter() - started, 1)}
+    sync_catalogue(store, ruleset.rewards)  # as `loyalty run-daily` does: the hampers' stock is counted
     figures["first_night"] = night_figures(store, ruleset, NIGHT - timedelta(days=1))
     figures["between_nights_seconds"] = between_nights(store)
     figures["anniversary_night"] = night_figures(store, ruleset, NIGHT)

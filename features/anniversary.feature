@@ -19,6 +19,15 @@ Feature: Customers are thanked on the night of their anniversary
     And it was thanked by fifth-anniversary
     And a thank-you hamper is waiting for billing
 
+  Scenario: Thank-you hampers are given while stocks last
+    Given all 500 thank-you hampers of the catalogue have been given
+    And Công ty Hoà Bình, an SME customer since 25 November 2021
+    When the night of 25 November 2026 has run
+    Then it has 500 reward points, still there on 24 November 2027 and gone on 25 November 2027
+    And it was thanked by fifth-anniversary
+    And no thank-you hamper is waiting for billing
+    And the night noted that the thank-you hamper was out of stock
+
   Scenario: Running the night twice gives nothing more
     Given Công ty An Phát, an SME customer since 25 November 2023
     And the night of 25 November 2026 has run

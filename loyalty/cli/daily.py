@@ -20,6 +20,7 @@ from rich.progress import MofNCompleteColumn, Progress, TimeRemainingColumn
 from loyalty.cli.context import open_store, rules_dir
 from loyalty.cli.demo import local_today
 from loyalty.engine.loader import load_ruleset
+from loyalty.services.catalogue import sync_catalogue
 from loyalty.services.daily import CHUNK, DAILY_CHUNK_FACTOR, DailySummary, run_daily
 
 CHUNK_VARIABLE = "LOYALTY_DAILY_CHUNK"
@@ -44,6 +45,8 @@ def run_daily_command(day: datetime | None, chunk_size: int | None, full_review:
     started = time.perf_counter()
     try:
         with _progress_reporter() as report:
+            # the night takes free rewards' stock: the catalogue must be the ruleset's, as the API makes it
+            log.info("reward catalogue synced: %s", sync_catalogue(store, ruleset.rewards))
             summary = run_daily(store, ruleset, night, report, chunk_size=chunk, full_review=full_review)
     finally:
         store.dispose()

@@ -19,6 +19,7 @@ from loyalty.engine.model import Rule, Ruleset
 from loyalty.services.event_state import AppliedEvent
 from loyalty.services.ingest_result import ClawedBack, GivenAward, Stopped
 from loyalty.services.limits import check_limits, lock_budgets
+from loyalty.services.reward_stock import StockLeft
 from loyalty.store.audit import record_now
 from loyalty.store.insert_once import insert_once
 from loyalty.store.ledger import clawback, earn, void_pending
@@ -47,21 +48,29 @@ def give_awards(session: Session, ruleset: Ruleset, applied: AppliedEvent, decis
     stopped = [passed_over_stop(p) for p in decision.passed_over]
     rules = {rule.id: rule for rule in ruleset.rules}
     lock_budgets(session, [ruleset.programme(a.programme_id) for a in decision.awards])
+    stock = StockLeft(session, ruleset, (a.reward for a in decision.awards))
     given: list[GivenAward] = []
-    for award in decision.awards:
-        rule, programme = rules[award.rule_id], ruleset.programme(award.programme_id)
-        refusal = None
+    for wanted in decision.awards:
+        rule, programme = rules[wanted.rule_id], ruleset.programme(wanted.programme_id)
+        award, refusal, out_of_stock = wanted, None, None
         if programme.budget or programme.cap:
-            refusal = check_limits(session, programme, award, applied.customer.id, applied.today)
-            if refusal and _already_given(session, award, rule, applied):
-                refusal = once_per_stop(award, rule)  # the real reason, which a spent limit hid
+            refusal = check_limits(session, programme, wanted, applied.customer.id, applied.today)
+        if refusal is None:
+            award, out_of_stock = stock.fit(wanted)
+            refusal = out_of_stock if award is None else None
+        if refusal and _already_given(session, wanted, rule, applied):
+            refusal = once_per_stop(wanted, rule)  # the real reason, which a spent limit or stock hid
         award_id = None if refusal else _insert_award(session, award, rule, applied, received_at)
         if refusal is None and award_id is None:
-            refusal = once_per_stop(award, rule)
+            stock.give_back(award)
+            refusal = once_per_stop(wanted, rule)
         if refusal:
             stopped.append(refusal)
-        else:
-            given.append(_deliver(session, award_id, award, applied, received_at))
+            continue
+        given.append(_deliver(session, award_id, award, applied, received_at))
+        if out_of_stock:
+            stopped.append(out_of_stock)
+    stock.write()
     return given, stopped
 
 

@@ -23,6 +23,12 @@ class CatalogueChange:
     updated: tuple[str, ...] = ()
     retired: tuple[str, ...] = ()
 
+    def __str__(self) -> str:
+        """For the log: "added a, b; retired c", or "unchanged"."""
+        parts = [f"{what} {', '.join(ids)}" for what, ids in
+                 (("added", self.added), ("updated", self.updated), ("retired", self.retired)) if ids]
+        return "; ".join(parts) or "unchanged"
+
 
 @dataclass(frozen=True)
 class RewardOffer:

@@ -7,7 +7,8 @@ Python then applies `decide`'s precedence to each customer's masks, once per dis
 group is won by its highest-ranked candidate (priority, then file order), ungrouped rules stack,
 and a rule outside its validity window on the night is not a candidate. Awards are built by the engine's `build_award`,
 so amounts, expiry and once-keys are exactly what an event would give. Budgets and caps are
-checked as ingest checks them (`loyalty.services.limits`), award by award in customer-id order.
+checked as ingest checks them (`loyalty.services.limits`), award by award in customer-id order, and
+so is a free reward's stock (`loyalty.services.reward_stock`).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from loyalty.engine.model import Limit, Rule
 from loyalty.services.ingest_result import Stopped
 from loyalty.services.scan_ahead import ScanAhead
 from loyalty.services.limits import lock_budgets, period, points_issued
+from loyalty.services.reward_stock import StockLeft
 from loyalty.store.bulk_rows import without_index
 from loyalty.store.daily_awards import (
     Given, NightAward, already_given, give_night_awards, given_masks, points_issued_to, record_stopped,
@@ -222,7 +224,8 @@ def award_chunk(session: Session, rules: NightRules, after: str | None, at: date
 
 
 def _within_limits(session: Session, rules: NightRules, fresh, at: datetime) -> tuple[list[NightAward], int]:
-    """Awards that fit their programme's budget and the customer's cap, counted in customer-id order."""
+    """Awards that fit their programme's budget and the customer's cap, counted in customer-id order,
+    and whose reward is in stock (or given without it, decision 33)."""
     ruleset = rules.compiled.ruleset
     programmes = {a.programme_id: ruleset.programme(a.programme_id) for *_x, a in fresh if a.points > 0}
     limited = {pid: p for pid, p in programmes.items() if p.budget is not None or p.cap is not None}
@@ -230,15 +233,24 @@ def _within_limits(session: Session, rules: NightRules, fresh, at: datetime) -> 
     budget_left = {pid: p.budget.points - points_issued(session, pid, p.budget, rules.day)
                    for pid, p in limited.items() if p.budget is not None}
     caps = {pid: _cap_issued(session, p, rules.day, fresh) for pid, p in limited.items() if p.cap is not None}
+    stock = StockLeft(session, ruleset, (a.reward for *_x, a in fresh))
     nights, stopped = [], 0
     for customer, tier, contract_id, i, award in fresh:
         refusal = _refusal(limited.get(award.programme_id), award, customer, budget_left, caps)
+        out_of_stock = None
+        if refusal is None:
+            fitted, out_of_stock = stock.fit(award)
+            award, refusal = (award, out_of_stock) if fitted is None else (fitted, None)
         if refusal is not None:
             stopped += 1
             record_stopped(session, customer, award.rule_id, refusal.reason, refusal.detail, at, ACTOR,
                            award.ruleset_version)
             continue
+        if out_of_stock is not None:  # given without its reward: why, where a customer's thanks are traced
+            record_stopped(session, customer, award.rule_id, out_of_stock.reason, out_of_stock.detail, at,
+                           ACTOR, award.ruleset_version, given=True)
         nights.append(NightAward(customer, award, contract_id, rules.rules[i].clawback_on, tier))
+    stock.write()
     return nights, stopped
 
 

@@ -5,8 +5,8 @@ night. Tonight the same rules give a customer something new only if its facts mo
 stored fact changed (the triggers' epochs, `loyalty.store.fact_epochs`), or its tenure moved with
 the calendar (`loyalty.engine.tenure_moves`). That holds only while the rules' answers depend on
 nothing else: the same ruleset, the same rules in force on both nights, the same once-keys (one
-calendar year, no `once_per: event`), and no budget or cap that may have stopped an award then and
-let it through now. Otherwise, or when asked, every customer is reviewed, as before (decision 29).
+calendar year, no `once_per: event`), and no budget, cap or reward stock that may have stopped an
+award then and let it through now. Otherwise, or when asked, every customer is reviewed, as before (decision 29).
 """
 from __future__ import annotations
 
@@ -72,6 +72,9 @@ def _why_everyone(previous: PhaseProgress | None, ruleset: Ruleset, day: date) -
         programme = ruleset.programme(rule.programme)
         if programme.budget is not None or programme.cap is not None:
             return f"programme {programme.id} has a budget or a cap, and what it stopped may fit now"
+        reward = ruleset.reward(rule.then.reward) if rule.then.reward else None
+        if reward is not None and reward.stock is not None:
+            return f"rule {rule.id} gives {reward.id}, whose stock may have come back (decision 33)"
         unfollowed = sorted(rule.facts_read() - FOLLOWED_FACTS)
         if unfollowed:
             return f"rule {rule.id} reads {', '.join(unfollowed)}, which the change clock does not follow"

@@ -4,6 +4,7 @@ Ingest (`awarding.py`) and marketing's approvals (`approvals.py`) write them `pe
 them oldest first (keyset pages, like `redemptions_in_status`), applies them on the next bill and
 fulfils them here, or cancels one it will not apply (the customer declined the gift, the account
 closed). Settling twice the same way changes nothing; a settled grant cannot be settled the other way.
+A cancelled reward gives its item back to the catalogue's stock (`reward_stock`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.errors import FieldErrors, GrantSettled, UnknownGrant
 from loyalty.services.keyset import oldest_first
+from loyalty.services.reward_stock import give_back_stock
 from loyalty.store import Store
 from loyalty.store.audit import record
 from loyalty.store.tables import Award, RewardGrant
@@ -87,6 +89,8 @@ def _settle(session: Session, grant_id: int, outcome: str, actor: str, at: datet
         grant.status = outcome
         if outcome == FULFILLED:
             grant.fulfilled_at = at
+        elif grant.kind == "reward":
+            give_back_stock(session, grant.reward_id)
         record(session, actor=actor, action=f"grant.{outcome}", subject_type="reward_grant",
                subject_id=grant.id, occurred_at=at, customer_id=grant.customer_id, reason=reason,
                details={"kind": grant.kind, "reward_id": grant.reward_id, "amount": grant.amount,

@@ -40,6 +40,7 @@ from loyalty.services.event_check import Loaded, checked_or_refusal
 from loyalty.services.event_payloads import SUBJECTS, event_subject
 from loyalty.services.ingest_result import GivenAward, IngestResult, Stopped
 from loyalty.services.limits import _over, lock_budgets, period, points_issued
+from loyalty.services.reward_stock import StockLeft, lock_stock, rewards_on
 from loyalty.store import Store
 from loyalty.store import events_bulk as bulk
 from loyalty.store.bulk_rows import reserve_ids
@@ -156,10 +157,12 @@ def _runs(chunk: list, one_by_one: bool) -> Iterator[tuple[bool, list]]:
 
 def _ingest_chunk(session: Session, compiled: CompiledRuleset, chunk: list, received_at: datetime,
                   one_by_one: bool = False) -> list:
-    """Lock the chunk's customers (reading them) and budgets up front, in order, then each run."""
+    """Lock the chunk's customers (reading them), budgets and limited rewards up front, in order, then each run."""
     customer_ids = sorted({item[0]["customer_id"] for item in chunk if isinstance(item, tuple)})
     rows = bulk.lock_and_read_customers(session, customer_ids)
-    lock_budgets(session, _budgeted(compiled, {item[0]["type"] for item in chunk if isinstance(item, tuple)}))
+    event_types = {item[0]["type"] for item in chunk if isinstance(item, tuple)}
+    lock_budgets(session, _budgeted(compiled, event_types))
+    lock_stock(session, compiled.ruleset, rewards_on(compiled, event_types))
     customers: dict[str, _Customer] | None = _customers(rows)
     out: list = []
     for set_based, run in _runs(chunk, one_by_one):
@@ -237,6 +240,8 @@ class _Run:
                     if entry[1].once_per != "event"}
         self.given = bulk.given_awards(self.session, list({e["customer_id"] for e in events}), sorted(rule_ids))
         self.run_customers = sorted({e["customer_id"] for e in events if e["customer_id"] in self.customers})
+        self.stock = StockLeft(self.session, self.compiled.ruleset,
+                               rewards_on(self.compiled, {e["type"] for e in events}))
         results: list = []
         for item in run:
             if isinstance(item, LoyaltyError):
@@ -306,11 +311,17 @@ class _Run:
             # once_per first, as `give_awards` says it; `_limits` passes a programme without limits
             refusal = (once_per_stop(award, rule) if key in self.given
                        else self._limits(programme, award, customer.id, today))
+            out_of_stock = None
+            if refusal is None:
+                fitted, out_of_stock = self.stock.fit(award)
+                award, refusal = (award, out_of_stock) if fitted is None else (fitted, None)
             if refusal:
                 stopped.append(refusal)
                 continue
             self.given.add(key)
             given.append(self._deliver(customer, today, award, rule.clawback_on))
+            if out_of_stock:
+                stopped.append(out_of_stock)
         return given, stopped
 
     def _limits(self, programme: Programme, award, customer_id: str, today: date) -> Stopped | None:
@@ -398,6 +409,7 @@ class _Run:
         bulk.insert_awards(session, self.award_rows, self.received_at)
         earn_many(session, self.earnings, occurred_at=self.received_at, actor=ACTOR)
         bulk.insert_grants(session, self.grants, self.received_at)
+        self.stock.write()
         bulk.insert_approvals(session, self.approvals, self.received_at)
         bulk.join_programmes(session, list(self.memberships.values()))
         bulk.set_tiers(session, list(self.tiers.items()))

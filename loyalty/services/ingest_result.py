@@ -35,7 +35,8 @@ class Stopped:
     """A matching rule that gave nothing for this event: `reason` is a short code, `detail` a sentence.
 
     Codes: once_per (already given), budget, cap, window, group, no_contract, below_threshold,
-    nothing_to_award.
+    nothing_to_award, stock (the rule's free reward ran out: the award gave the rest, if it carries
+    anything else, and is listed among the awards too).
     """
 
     rule_id: str

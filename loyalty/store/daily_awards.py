@@ -123,9 +123,11 @@ def give_night_awards(session: Session, nights: Sequence[NightAward], today: dat
 
 
 def record_stopped(session: Session, customer_id: str, rule_id: str, code: str, reason: str, at: datetime,
-                   actor: str, ruleset_version: str) -> None:
-    """A budget or cap that stopped a night's award is recorded, as an event's result records it."""
-    record(session, actor=actor, action=f"award.stopped.{code}", subject_type="rule", subject_id=rule_id,
+                   actor: str, ruleset_version: str, *, given: bool = False) -> None:
+    """A budget, cap or stock that stopped a night's award is recorded, as an event's result records it;
+    `given`: the award was given all the same, without its reward (`award.reward_out_of_stock`)."""
+    action = "award.reward_out_of_stock" if given else f"award.stopped.{code}"
+    record(session, actor=actor, action=action, subject_type="rule", subject_id=rule_id,
            occurred_at=at, customer_id=customer_id, reason=reason, ruleset_version=ruleset_version)
 
 

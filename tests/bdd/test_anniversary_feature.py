@@ -1,5 +1,6 @@
 """Steps for features/anniversary.feature: the nightly run on both databases, checked as marketing
-would check it (points and when they go, which rule thanked the customer, the hamper for billing)."""
+would check it (points and when they go, which rule thanked the customer, the hamper for billing
+and, once the hampers are all given, the note of why there was none)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,11 +11,12 @@ from pytest_bdd import given, parsers, scenarios, then, when
 from sqlalchemy import select
 
 from loyalty.engine.model import Ruleset
+from loyalty.services.catalogue import sync_catalogue
 from loyalty.services.customers import upsert_customer
 from loyalty.services.daily import run_daily
 from loyalty.store import Store
 from loyalty.store.ledger import balance
-from loyalty.store.tables import Award, RewardGrant
+from loyalty.store.tables import AuditRecord, Award, Reward, RewardGrant
 
 pytestmark = pytest.mark.usefixtures("store")
 """Named at collection time, so that every scenario runs on SQLite and on PostgreSQL."""
@@ -67,6 +69,15 @@ def the_night_had_run(store: Store, ruleset: Ruleset, customer: Customer, night:
     _run_night(store, ruleset, customer, night)
 
 
+@given(parsers.parse("all {count:d} thank-you hampers of the catalogue have been given"))
+def hampers_all_given(store: Store, ruleset: Ruleset, count: int) -> None:
+    sync_catalogue(store, ruleset.rewards)
+    with store.transaction() as session:
+        hamper = session.get(Reward, "thank-you-hamper")
+        assert hamper.stock == count
+        hamper.stock_taken = count
+
+
 # When
 
 
@@ -111,6 +122,14 @@ def no_hamper(store: Store, customer: Customer) -> None:
 @then("a thank-you hamper is waiting for billing")
 def a_hamper(store: Store, customer: Customer) -> None:
     assert _hampers(store, customer) == 1
+
+
+@then("the night noted that the thank-you hamper was out of stock")
+def hamper_out_of_stock(store: Store, customer: Customer) -> None:
+    with store.reading() as session:
+        noted = session.scalars(select(AuditRecord.reason).where(
+            AuditRecord.customer_id == customer.id, AuditRecord.action == "award.reward_out_of_stock")).all()
+    assert noted == ["reward thank-you-hamper is out of stock (all 500 given); the award gave the rest"]
 
 
 def _hampers(store: Store, customer: Customer) -> int:

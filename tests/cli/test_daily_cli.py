@@ -5,11 +5,14 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import func, select
 
 from loyalty.cli import main
+from loyalty.services.catalogue import list_rewards
 from loyalty.services.demo import generate_demo
 from loyalty.store import Store
 from loyalty.store.schema import create_schema
+from loyalty.store.tables import RewardGrant
 
 NIGHT = "2026-11-25"
 
@@ -69,3 +72,18 @@ def test_running_the_same_night_again_gives_nothing_more(database):
 
 def test_a_date_that_is_not_a_date_is_bad_usage(database):
     assert _run(database, "--date", "25/11/2026").exit_code == 2
+
+
+def test_the_night_offers_the_rulesets_catalogue_first_so_that_free_hampers_take_its_stock(database):
+    result = _run(database, "--date", NIGHT)
+    assert result.exit_code == 0, result.output
+    assert "reward catalogue synced" in result.stderr
+    store = Store(database)
+    try:
+        hampers = {offer.id: offer.stock_left for offer in list_rewards(store)}
+        with store.reading() as session:
+            given = session.scalar(select(func.count()).select_from(RewardGrant).where(
+                RewardGrant.reward_id == "thank-you-hamper"))
+    finally:
+        store.dispose()
+    assert hampers["thank-you-hamper"] == 500 - given

@@ -64,3 +64,16 @@ def test_a_full_review_can_be_asked_for():
     rules = _rules()
     assert daily_review(_night(rules), rules, TODAY, full_review=True).reason == \
         "all of them: a full review was asked for"
+
+
+def test_a_night_reads_every_customer_when_a_daily_rule_gives_a_reward_whose_stock_may_come_back():
+    text = RULE.format(once_per="year", programme_extra="", rule_extra="").replace(
+        "then: {status_points: 10}", "then: {reward: hamper}")
+    catalogue = ("rewards:\n  - id: hamper\n    name: {vi: \"Giỏ quà\", en: \"Hamper\"}\n"
+                 "    kind: gift\n    points_cost: 100\n    stock: {stock}\n")
+    limited = load_ruleset_from_texts({"p.yaml": text, "rewards.yaml": catalogue.replace("{stock}", "5")})
+    unlimited = load_ruleset_from_texts({"p.yaml": text, "rewards.yaml": catalogue.replace("    stock: {stock}\n", "")})
+
+    assert daily_review(_night(limited), limited, TODAY).reason == (
+        "all of them: rule r gives hamper, whose stock may have come back (decision 33)")
+    assert daily_review(_night(unlimited), unlimited, TODAY).where is not None
