@@ -10,10 +10,13 @@ single events are measured after `--warmup` events that are not. SQL statements 
 counted at the cursor (an executemany counts once; BEGIN is not counted). Usage:
 
     python bench/ingest.py [--customers 10000] [--events 2000] [--warmup 200] [--batch 1000] [--bulk-events N]
+                           [--cpus-awake]
 
 `--bulk-events` (default `--events`) sizes the bulk load alone: a batch costs more as the tables
 grow (decision 20), which two batches do not show; `seconds_per_batch` then also gives the first
-and last tenth of the batches in order.
+and last tenth of the batches in order. `--cpus-awake` keeps idle CPUs polling for the run
+(`bench/cpus_awake.py`, root only): run it alternately with the plain run to see how much of the
+latency is the machine waking halted vCPUs (decision 32).
 """
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ from datetime import date, datetime, time as clock, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import event as sa_event
+
+from cpus_awake import cpus_awake, idle_driver
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -173,17 +178,23 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=WARMUP, help="single events ingested before measuring")
     parser.add_argument("--batch", type=int, default=MAX_BATCH)
     parser.add_argument("--bulk-events", type=int, default=None, help="events of the bulk load (default --events)")
+    parser.add_argument("--cpus-awake", action="store_true",
+                        help="keep idle CPUs polling while measuring (root; decision 32)")
     args = parser.parse_args()
     result = {"customers": args.customers, "warmup_events": args.warmup,
-              "targets": {"single_p99_ms": 2, "http_single_events_per_s": 1000, "http_bulk_events_per_s": 10000}}
-    with tempfile.TemporaryDirectory() as directory:
-        store = Store(f"sqlite:///{Path(directory) / 'bench.db'}")
-        result["sqlite"] = measure(store, args.customers, args.events, args.batch, args.bulk_events, args.warmup)
-        store.dispose()
-    postgres = os.environ.get("LOYALTY_BENCH_POSTGRES_URL") or os.environ.get("LOYALTY_TEST_POSTGRES_URL")
-    if postgres:
-        with scratch_postgres_store(postgres, "bench_ingest") as store:
-            result["postgresql"] = measure(store, args.customers, args.events, args.batch, args.bulk_events, args.warmup)
+              "targets": {"single_p99_ms": 2, "http_single_events_per_s": 1000, "http_bulk_events_per_s": 10000},
+              "idle_driver": idle_driver()}
+    with cpus_awake(args.cpus_awake) as held:
+        result["cpus_awake"] = held
+        with tempfile.TemporaryDirectory() as directory:
+            store = Store(f"sqlite:///{Path(directory) / 'bench.db'}")
+            result["sqlite"] = measure(store, args.customers, args.events, args.batch, args.bulk_events, args.warmup)
+            store.dispose()
+        postgres = os.environ.get("LOYALTY_BENCH_POSTGRES_URL") or os.environ.get("LOYALTY_TEST_POSTGRES_URL")
+        if postgres:
+            with scratch_postgres_store(postgres, "bench_ingest") as store:
+                result["postgresql"] = measure(store, args.customers, args.events, args.batch, args.bulk_events,
+                                               args.warmup)
     result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result, ensure_ascii=False))
 
