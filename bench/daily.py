@@ -30,7 +30,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,6 +41,7 @@ from loyalty.services.daily import run_daily  # noqa: E402
 from loyalty.services.demo import generate_demo  # noqa: E402
 from loyalty.store import Store  # noqa: E402
 from loyalty.store.schema import create_schema  # noqa: E402
+from loyalty.store.tables import AuditRecord, RewardGrant  # noqa: E402
 from loyalty.store.scratch import scratch_postgres_store  # noqa: E402
 
 from ingest import single_figures as ingest_figures  # noqa: E402  (bench/ingest.py: one place measures ingest)
@@ -83,6 +84,7 @@ def bench_ruleset():
 def night_figures(store: Store, ruleset, day: date) -> dict:
     """Run one night; the rule phases' seconds are measured between the progress reports."""
     marks: dict[str, float] = {}
+    gifts_before = free_gifts(store)
     started, cpu = time.perf_counter(), time.process_time()
     summary = run_daily(store, ruleset, day, lambda phase, _done, _total: marks.__setitem__(phase, time.perf_counter()))
     total, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -97,7 +99,18 @@ def night_figures(store: Store, ruleset, day: date) -> dict:
             "phase_seconds": {p: round(s, 2) for p, s in phase.items()},
             "anniversaries": summary.anniversaries, "awards": summary.awards, "points": summary.points,
             "tier_changes": summary.tier_changes, "contracts_ended": summary.contracts_ended,
-            "awards_per_second": round(summary.awards / rules_seconds) if rules_seconds else None}
+            "awards_per_second": round(summary.awards / rules_seconds) if rules_seconds else None,
+            **{key: after - before for (key, before), after in zip(gifts_before.items(), free_gifts(store).values())}}
+
+
+def free_gifts(store: Store) -> dict[str, int]:
+    """Free rewards given so far, and awards given without theirs because the stock ran out (decision 33)."""
+    with store.reading() as session:
+        return {"free_rewards_given": session.scalar(
+                    select(func.count()).select_from(RewardGrant).where(RewardGrant.kind == "reward")),
+                "given_without_reward": session.scalar(
+                    select(func.count()).select_from(AuditRecord).where(
+                        AuditRecord.action == "award.reward_out_of_stock"))}
 
 
 def between_nights(store: Store) -> float | None:
