@@ -87,3 +87,19 @@ def test_the_night_offers_the_rulesets_catalogue_first_so_that_free_hampers_take
     finally:
         store.dispose()
     assert hampers["thank-you-hamper"] == 500 - given
+
+
+def test_tonights_run_first_finishes_the_night_the_machine_missed(database, monkeypatch):
+    assert _run(database, "--date", "2026-11-24").exit_code == 0
+    monkeypatch.setattr("loyalty.cli.daily.local_today", lambda: date(2026, 11, 26))
+
+    result = _run(database)
+    assert result.exit_code == 0, result.output
+    nights = [line.split(":")[0] for line in result.stdout.splitlines()]
+    assert nights == ["Night of 2026-11-25", "Night of 2026-11-26"]
+    missed = next(line for line in result.stdout.splitlines() if line.startswith("Night of 2026-11-25"))
+    assert " 0 anniversaries" not in missed and " 0 awards" not in missed  # the demo's anniversary night
+
+    again = _run(database).stdout.splitlines()
+    assert [line.split(":")[0] for line in again] == ["Night of 2026-11-26"]
+    assert again[0].endswith("(already done earlier: contracts, anniversaries, vesting, expiry, tiers).")
