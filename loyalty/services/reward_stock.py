@@ -36,7 +36,7 @@ CODE = "stock"
 class StockLeft:
     """Items left of each limited reward, its row locked for the rest of the transaction.
 
-    Take with `take`, in the order the awards are given, then `write` once: one UPDATE per reward."""
+    `fit` each award in the order they are given, then `write` once: one UPDATE per reward."""
 
     def __init__(self, session: Session, ruleset: Ruleset, reward_ids: Iterable[str | None]):
         self._session = session
@@ -71,7 +71,7 @@ class StockLeft:
 
     def write(self) -> None:
         """Count the items taken into `stock_taken`, one statement per reward."""
-        take_stock(self._session, self._taken)
+        _take_stock(self._session, self._taken)
         self._taken.clear()
 
 
@@ -92,7 +92,7 @@ def rewards_on(compiled: CompiledRuleset, event_types: Iterable[str]) -> list[st
                    if entry[1].then.reward})
 
 
-def take_stock(session: Session, taken: Mapping[str, int]) -> None:
+def _take_stock(session: Session, taken: Mapping[str, int]) -> None:
     for reward_id, count in sorted(taken.items()):
         if count:
             session.execute(update(Reward).where(Reward.id == reward_id)
