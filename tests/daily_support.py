@@ -11,12 +11,22 @@ from typing import Any
 
 from sqlalchemy import select
 
+from loyalty.engine.loader import load_ruleset_from_texts
 from loyalty.store import Store
 from loyalty.store.tables import (
     AuditRecord, Award, Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, RewardGrant,
 )
 
 AWARD_REFERENCE = re.compile(r"award:(\d+)")
+SETTLING_ONLY = load_ruleset_from_texts({"settle.yaml": """\
+programme: settle
+name: "Chỉ kết thúc hợp đồng"
+rules:
+  - id: never
+    on: invoice.paid
+    then: {points: 1}
+"""})
+"""No rule of the night's events: `run_daily` with it only ends contracts, vests and expires."""
 
 
 def ledger_snapshot(store: Store) -> dict[str, list]:

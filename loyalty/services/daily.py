@@ -4,7 +4,9 @@ Each phase works through customers in id order, a chunk per transaction, and com
 progress with the chunk (`loyalty.store.daily_runs`): killed at any moment, the next run for the
 same date carries on after the last committed chunk, and a finished phase is not run again, so
 running a date twice gives nothing more. The service never reads the clock: every posting of the
-night happens at local midnight of `day` (Asia/Ho_Chi_Minh), as UTC.
+night happens at local midnight of `day` (Asia/Ho_Chi_Minh), as UTC. A connection lost under a
+chunk runs the chunk again (`Store.run`), and one lost under a read reads again (`Store.read`), so
+a database restart mid-night costs a retry, not the night.
 """
 from __future__ import annotations
 
@@ -81,11 +83,9 @@ def run_daily(store: Store, ruleset: Ruleset, day: date, progress: Progress | No
     when that gives the same awards as reading everyone (`loyalty.services.daily_scope`);
     `full_review` has them read every customer regardless."""
     summary, at, report = DailySummary(day), night_moment(day), progress or _log_progress
-    with store.reading() as session:
-        summary.customers = runs.count_in_scope(session, None)
+    summary.customers = store.read(lambda session: runs.count_in_scope(session, None))
     for phase in PHASES:
-        with store.reading() as session:
-            done = runs.phase_progress(session, day, phase)
+        done = store.read(lambda session: runs.phase_progress(session, day, phase))
         if done.finished:
             summary.phases_already_done.append(phase)
             continue
@@ -108,8 +108,7 @@ def _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summar
     event_id = night_event_id(event_type, day)
     store.run(lambda session: claim_night_event(session, event_id, event_type,
                                                 hashlib.sha256(event_id.encode()).hexdigest(), at))
-    with store.reading() as session:
-        total = runs.count_in_scope(session, rules.scope)
+    total = store.read(lambda session: runs.count_in_scope(session, rules.scope))
     rules.sparse = phase == "tiers" and rules.scope is not None and total * SPARSE_FRACTION < summary.customers
     seen = done.customers
     with ScanAhead(store, rules) as ahead:
@@ -130,8 +129,7 @@ def _start_review(store, ruleset, day, summary, full_review):
     scans may not see is then stamped with this night's epoch, which the next night reads from.
     A run resumed under another ruleset records none, since two decided its chunks: the next
     night then reads everyone."""
-    with store.reading() as session:
-        previous = runs.last_finished_before(session, day, "tiers")
+    previous = store.read(lambda session: runs.last_finished_before(session, day, "tiers"))
     review = daily_review(previous, ruleset, day, full_review=full_review)
 
     def start(session):
@@ -172,8 +170,7 @@ def _count_awards(summary: DailySummary, phase: str, result) -> None:
 
 
 def _settle_phase(store, phase, day, at, done, chunk_size, report, summary) -> None:
-    with store.reading() as session:
-        total = done.customers + runs.count_customers(session, phase, day)
+    total = done.customers + store.read(lambda session: runs.count_customers(session, phase, day))
     seen = done.customers
     while True:
         customers, moved = store.run(lambda session: _settle_chunk(session, phase, day, at, chunk_size))

@@ -33,14 +33,17 @@ class NightsDue:
 
 def nights_due(store: Store, today: date, catch_up: int = CATCH_UP_NIGHTS) -> NightsDue:
     """Today's night, after every unfinished night of the `catch_up` days before it."""
-    with store.reading() as session:
-        first = runs.first_finished(session, LAST_PHASE)
-        finished = set(runs.finished_nights(session, LAST_PHASE, since=first)) if first else set()
+    first, finished = store.read(_finished_nights)
     if first is None:
         return NightsDue([today], [])
     window = max(first + timedelta(days=1), today - timedelta(days=catch_up))
     missed = [day for day in _days(first + timedelta(days=1), today) if day not in finished]
     return NightsDue([day for day in missed if day >= window] + [today], [day for day in missed if day < window])
+
+
+def _finished_nights(session) -> tuple[date | None, set[date]]:
+    first = runs.first_finished(session, LAST_PHASE)
+    return first, set(runs.finished_nights(session, LAST_PHASE, since=first)) if first else set()
 
 
 def _days(first: date, before: date) -> list[date]:

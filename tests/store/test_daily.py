@@ -24,7 +24,7 @@ from loyalty.store.daily_awards import claim_night_event
 from loyalty.store.fact_columns import is_anniversary
 from loyalty.store.tables import AuditRecord, Customer
 from tests.conftest import empty_all_tables
-from tests.daily_support import ledger_snapshot
+from tests.daily_support import SETTLING_ONLY, ledger_snapshot
 from tests.ingest_support import ledger_problems
 
 NIGHT = date(2026, 11, 25)
@@ -61,15 +61,6 @@ rules:
 """
 
 
-SETTLING_ONLY = load_ruleset_from_texts({"settle.yaml": """\
-programme: settle
-name: "Chỉ kết thúc hợp đồng"
-rules:
-  - id: never
-    on: invoice.paid
-    then: {points: 1}
-"""})
-"""No rule of the night's events: `run_daily` with it only ends contracts, vests and expires."""
 
 
 def _ruleset():

@@ -6,12 +6,19 @@ again on a new connection, before anything was committed.
 """
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
+from daily_support import SETTLING_ONLY
 from ledger_helpers import add_customer
 from lost_connection import only_pooled_connection, terminate
-from loyalty.store import Store, session as store_session
+from loyalty.services.daily import run_daily
+from loyalty.services.demo import generate_demo
+from loyalty.store import Store, daily_runs as runs, session as store_session
 from loyalty.store.tables import Customer
+
+NIGHT = date(2026, 11, 25)
 
 
 def _rename(store: Store, name: str, runs: list | None = None) -> int:
@@ -62,3 +69,14 @@ def test_a_read_on_a_connection_lost_just_after_use_reads_again_on_a_new_one(pos
     name, pid = postgresql_store.read(read)
 
     assert name == "Công ty TNHH An Phát" and pid != lost and len(runs) == 2
+
+
+def test_a_night_whose_pooled_connection_was_lost_runs_all_the_same(postgresql_store):
+    generate_demo(postgresql_store, 50, 3, NIGHT)
+    lost = only_pooled_connection(postgresql_store)
+    terminate(postgresql_store, lost)
+
+    summary = run_daily(postgresql_store, SETTLING_ONLY, NIGHT)
+
+    assert summary.customers == 50 and not summary.phases_already_done
+    assert [p.finished for p in postgresql_store.read(runs.nights_run)] == [True] * 5
