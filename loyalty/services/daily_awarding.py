@@ -30,7 +30,7 @@ from loyalty.services.limits import lock_budgets, period, points_issued
 from loyalty.services.reward_stock import StockLeft
 from loyalty.store.bulk_rows import without_index
 from loyalty.store.daily_awards import (
-    Given, NightAward, already_given, give_night_awards, given_masks, points_issued_to, record_stopped,
+    Given, NightAward, NightStop, already_given, give_night_awards, given_masks, points_issued_to, record_stops,
     without_jit,
 )
 from loyalty.store.fact_columns import MASK_BITS, fact_columns, fact_thresholds
@@ -234,7 +234,7 @@ def _within_limits(session: Session, rules: NightRules, fresh, at: datetime) -> 
                    for pid, p in limited.items() if p.budget is not None}
     caps = {pid: _cap_issued(session, p, rules.day, fresh) for pid, p in limited.items() if p.cap is not None}
     stock = StockLeft(session, ruleset, (a.reward for *_x, a in fresh))
-    nights, stopped = [], 0
+    nights, stops = [], []
     for customer, tier, contract_id, i, award in fresh:
         refusal = _refusal(limited.get(award.programme_id), award, customer, budget_left, caps)
         out_of_stock = None
@@ -242,16 +242,15 @@ def _within_limits(session: Session, rules: NightRules, fresh, at: datetime) -> 
             fitted, out_of_stock = stock.fit(award)
             award, refusal = (award, out_of_stock) if fitted is None else (fitted, None)
         if refusal is not None:
-            stopped += 1
-            record_stopped(session, customer, award.rule_id, refusal.reason, refusal.detail, at, ACTOR,
-                           award.ruleset_version)
+            stops.append(NightStop(customer, award.rule_id, refusal.reason, refusal.detail, award.ruleset_version))
             continue
         if out_of_stock is not None:  # given without its reward: why, where a customer's thanks are traced
-            record_stopped(session, customer, award.rule_id, out_of_stock.reason, out_of_stock.detail, at,
-                           ACTOR, award.ruleset_version, given=True)
+            stops.append(NightStop(customer, award.rule_id, out_of_stock.reason, out_of_stock.detail,
+                                   award.ruleset_version, given=True))
         nights.append(NightAward(customer, award, contract_id, rules.rules[i].clawback_on, tier))
     stock.write()
-    return nights, stopped
+    record_stops(session, stops, at, ACTOR)
+    return nights, sum(not stop.given for stop in stops)
 
 
 def _cap_issued(session: Session, programme, day: date, fresh) -> dict[str, int]:

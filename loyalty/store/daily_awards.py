@@ -17,11 +17,10 @@ from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, func, litera
 from sqlalchemy.orm import Session
 
 from loyalty.engine.award_build import Award as Decided
-from loyalty.store.audit import record
+from loyalty.store.audit import insert_audit
 from loyalty.store.bulk import insert_rows
 from loyalty.store.bulk_rows import reserve_ids, stored_date, stored_time, update_rows
 from loyalty.store.insert_once import DIALECT_INSERTS, insert_once
-from loyalty.store.audit import insert_audit
 from loyalty.store.ledger_bulk import Earning, earn_many
 from loyalty.store.tables import Award, Customer, Event, Membership, RewardGrant
 
@@ -122,13 +121,29 @@ def give_night_awards(session: Session, nights: Sequence[NightAward], today: dat
     return given
 
 
-def record_stopped(session: Session, customer_id: str, rule_id: str, code: str, reason: str, at: datetime,
-                   actor: str, ruleset_version: str, *, given: bool = False) -> None:
-    """A budget, cap or stock that stopped a night's award is recorded, as an event's result records it;
-    `given`: the award was given all the same, without its reward (`award.reward_out_of_stock`)."""
-    action = "award.reward_out_of_stock" if given else f"award.stopped.{code}"
-    record(session, actor=actor, action=action, subject_type="rule", subject_id=rule_id,
-           occurred_at=at, customer_id=customer_id, reason=reason, ruleset_version=ruleset_version)
+@dataclass(frozen=True)
+class NightStop:
+    """A budget, cap or stock that stopped a customer's award at night; `given`: the award was given
+    all the same, without its reward (decision 33)."""
+
+    customer_id: str
+    rule_id: str
+    code: str
+    reason: str
+    ruleset_version: str
+    given: bool = False
+
+
+def record_stops(session: Session, stops: Sequence[NightStop], at: datetime, actor: str) -> None:
+    """Each stop in the audit log, as an event's result records it (`award.stopped.<code>`, or
+    `award.reward_out_of_stock` for one given without its reward), in one multi-row insert: once the
+    hampers run out a million-customer night has thousands."""
+    if not stops:
+        return
+    stamp = stored_time(session, at)
+    insert_audit(session, [(stamp, actor, "award.reward_out_of_stock" if stop.given else f"award.stopped.{stop.code}",
+                            "rule", stop.rule_id, stop.customer_id, stop.reason, stop.ruleset_version, "{}")
+                           for stop in stops])
 
 
 def _award_row(award_id: int, night: NightAward, today: date, stamp: str) -> tuple:
