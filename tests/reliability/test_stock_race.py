@@ -7,7 +7,6 @@ import textwrap
 import pytest
 from ingest_support import RECEIVED, contract_signed, customer_upserted, ledger_problems
 from sqlalchemy import func, select
-from test_concurrent_ingest import THREADS, all_at_once
 
 from loyalty.engine.loader import load_ruleset_from_texts
 from loyalty.errors import OutOfStock
@@ -16,6 +15,7 @@ from loyalty.services.ingest import ingest
 from loyalty.services.ledger_ops import adjust_points
 from loyalty.services.redemptions import RedemptionResult, redeem
 from loyalty.store.tables import Redemption, RewardGrant
+from tests.reliability.test_concurrent_ingest import THREADS, all_at_once
 
 REDEEMER = f"C{THREADS - 1:03}"
 """A customer with points already, who redeems a hamper while the others sign."""
