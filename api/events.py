@@ -54,7 +54,8 @@ class GivenAwardSchema(ma.Schema):
 
 class StoppedSchema(ma.Schema):
     rule_id = ma.fields.String(required=True)
-    reason = ma.fields.String(required=True, metadata={"description": "once_per, budget, cap, stock, window, group, ..."})
+    reason = ma.fields.String(required=True,
+                              metadata={"description": "once_per, budget, cap, stock, window, group, ..."})
     detail = ma.fields.String(required=True)
 
 
