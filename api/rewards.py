@@ -21,7 +21,8 @@ class RewardSchema(ma.Schema):
     kind = ma.fields.String(required=True)
     points_cost = ma.fields.Integer(required=True)
     stock_left = ma.fields.Integer(required=True, allow_none=True,
-                                   metadata={"description": "null: unlimited"})
+                                   metadata={"description": "items neither redeemed nor given free by a rule; "
+                                                            "null: unlimited"})
     per_customer_limit = ma.fields.Integer(required=True, allow_none=True,
                                            metadata={"description": "null: no limit"})
     value = ma.fields.Integer(required=True, allow_none=True,

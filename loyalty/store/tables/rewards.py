@@ -1,8 +1,8 @@
 """The reward catalogue, kept in step with the `rewards` of the ruleset in force.
 
-`stock` is what the ruleset offers; `stock_taken` counts pending and fulfilled redemptions, so
-a sync never resets what customers have already taken and a redemption can take one item with a
-single guarded UPDATE (`stock IS NULL OR stock_taken < stock`).
+`stock` is what the ruleset offers; `stock_taken` counts pending and fulfilled redemptions and the
+grants rules give free (decision 33), so a sync never resets what customers have already taken and
+a redemption can take one item with a single guarded UPDATE (`stock IS NULL OR stock_taken < stock`).
 """
 from __future__ import annotations
 
