@@ -54,7 +54,8 @@ def run_daily_command(day: datetime | None, chunk_size: int | None, full_review:
             log.info("reward catalogue synced: %s", sync_catalogue(store, ruleset.rewards))
             for night in due.nights:
                 started = time.perf_counter()
-                summary = run_daily(store, ruleset, night, report, chunk_size=chunk, full_review=full_review)
+                summary = run_daily(store, ruleset, night, _naming(night, report) if len(due.nights) > 1 else report,
+                                    chunk_size=chunk, full_review=full_review)
                 click.echo(describe(summary, time.perf_counter() - started))
     finally:
         store.dispose()
@@ -63,6 +64,11 @@ def run_daily_command(day: datetime | None, chunk_size: int | None, full_review:
         click.echo(f"{len(due.left_unfinished):,} earlier nights, {first.isoformat()} to {last.isoformat()}, never "
                    f"finished and are older than {catch_up_days} days: run each with "
                    f"`loyalty run-daily --date YYYY-MM-DD`, oldest first.", err=True)
+
+
+def _naming(night, report):
+    """Progress that says which night, when a run catches up on more than one."""
+    return lambda phase, done, total: report(f"{night.isoformat()} {phase}", done, total)
 
 
 @contextmanager

@@ -99,6 +99,8 @@ def test_tonights_run_first_finishes_the_night_the_machine_missed(database, monk
     assert nights == ["Night of 2026-11-25", "Night of 2026-11-26"]
     missed = next(line for line in result.stdout.splitlines() if line.startswith("Night of 2026-11-25"))
     assert " 0 anniversaries" not in missed and " 0 awards" not in missed  # the demo's anniversary night
+    logged = result.stderr
+    assert "run-daily 2026-11-25 anniversaries:" in logged and "run-daily 2026-11-26 tiers:" in logged  # which night
 
     again = _run(database).stdout.splitlines()
     assert [line.split(":")[0] for line in again] == ["Night of 2026-11-26"]
