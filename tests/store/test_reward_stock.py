@@ -194,3 +194,18 @@ def test_a_reward_the_catalogue_does_not_hold_yet_is_given_as_before(store):
     for customer_id in ("C1", "C2", "C3"):
         assert [a.reward for a in _signed(store, rules, customer_id).awards] == ["hamper", "mug"]
     assert _hampers_waiting(store) == ["C1", "C2", "C3"]
+
+
+def test_a_batch_mixing_signings_and_referrals_counts_one_stock_across_both_paths(store):
+    rules = _with_catalogue(store, SIGNING_THANKS, REFERRAL_HAMPER)
+    for customer_id in ("C1", "C2", "C3"):
+        ingest(store, rules, customer_upserted(f"{customer_id}-u", customer_id), RECEIVED)
+    batch = [contract_signed("C1-s", "K-C1", 1_000_000, customer_id="C1"),  # ingest's own path, in the batch
+             event("ref-2", "referral.converted", {"referred_customer_id": "P2"}, "C2"),  # the set-based run
+             event("ref-3", "referral.converted", {"referred_customer_id": "P3"}, "C3")]
+
+    signed, referred, too_late = ingest_many(store, rules, batch, RECEIVED)
+    assert [a.reward for a in signed.awards] == ["hamper", "mug"]
+    assert [a.reward for a in referred.awards] == ["hamper"]
+    assert (too_late.awards, [s.reason for s in too_late.stopped]) == ([], ["stock"])
+    assert _hampers_waiting(store) == ["C1", "C2"] and _left(store) == 0
