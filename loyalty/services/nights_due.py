@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from loyalty.services.daily import PHASES
 from loyalty.store import Store
 from loyalty.store import daily_runs as runs
 
 CATCH_UP_NIGHTS = 7
-LAST_PHASE = "tiers"
+LAST_PHASE = PHASES[-1]
 """A night is finished when its last phase is: every phase records its end, even one with no work."""
 
 
@@ -33,17 +34,12 @@ class NightsDue:
 
 def nights_due(store: Store, today: date, catch_up: int = CATCH_UP_NIGHTS) -> NightsDue:
     """Today's night, after every unfinished night of the `catch_up` days before it."""
-    first, finished = store.read(_finished_nights)
-    if first is None:
+    finished = store.read(lambda session: runs.finished_nights(session, LAST_PHASE))
+    if not finished:
         return NightsDue([today], [])
-    window = max(first + timedelta(days=1), today - timedelta(days=catch_up))
-    missed = [day for day in _days(first + timedelta(days=1), today) if day not in finished]
+    done, window = set(finished), today - timedelta(days=catch_up)
+    missed = [day for day in _days(finished[0] + timedelta(days=1), today) if day not in done]
     return NightsDue([day for day in missed if day >= window] + [today], [day for day in missed if day < window])
-
-
-def _finished_nights(session) -> tuple[date | None, set[date]]:
-    first = runs.first_finished(session, LAST_PHASE)
-    return first, set(runs.finished_nights(session, LAST_PHASE, since=first)) if first else set()
 
 
 def _days(first: date, before: date) -> list[date]:

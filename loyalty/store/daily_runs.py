@@ -84,18 +84,10 @@ def last_finished_before(session: Session, day: date, phase: str) -> PhaseProgre
     return None if row is None else _progress(row)
 
 
-def finished_nights(session: Session, phase: str, since: date | None = None) -> list[date]:
-    """The nights (from `since` on, if given) whose `phase` finished, oldest first."""
-    query = select(DailyRunPhase.day).where(DailyRunPhase.phase == phase, DailyRunPhase.finished_at.is_not(None))
-    if since is not None:
-        query = query.where(DailyRunPhase.day >= since)
-    return list(session.scalars(query.order_by(DailyRunPhase.day)))
-
-
-def first_finished(session: Session, phase: str) -> date | None:
-    """The first night whose `phase` ever finished: when the engine began running nights."""
-    return session.scalar(select(func.min(DailyRunPhase.day)).where(DailyRunPhase.phase == phase,
-                                                                    DailyRunPhase.finished_at.is_not(None)))
+def finished_nights(session: Session, phase: str) -> list[date]:
+    """The nights whose `phase` finished, oldest first: the first is when the engine began running nights."""
+    return list(session.scalars(select(DailyRunPhase.day).where(
+        DailyRunPhase.phase == phase, DailyRunPhase.finished_at.is_not(None)).order_by(DailyRunPhase.day)))
 
 
 def record_start(session: Session, day: date, phase: str, ruleset_version: str | None, facts_epoch: int) -> None:
