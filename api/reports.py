@@ -1,4 +1,4 @@
-"""Marketing's programme reports: where every programme's points went, and the goodwill it granted."""
+"""Marketing's reports: where every programme's points went and the goodwill it granted; the recent nights."""
 from __future__ import annotations
 
 from datetime import date
@@ -8,7 +8,11 @@ from flask.views import MethodView
 
 from api.auth import roles
 from api.blueprint import Blueprint
+from api.clock import now
 from api.context import current_ruleset, current_store
+from loyalty.services.daily import PHASES
+from loyalty.services.nights_due import CATCH_UP_NIGHTS
+from loyalty.services.nights_report import MAX_DAYS, STATES, night_of, recent_nights
 from loyalty.services.reports import programme_report
 
 blp = Blueprint("reports", __name__, url_prefix="/reports", description="Programme reports for marketing")
@@ -69,3 +73,51 @@ class Programmes(MethodView):
     def get(self, args: dict):
         """Per programme and rule: points issued, redeemed, expired, clawed back, outstanding; goodwill in VND."""
         return programme_report(current_store(), current_ruleset(), args["since"], args["until"])
+
+
+class NightsArgs(ma.Schema):
+    days = ma.fields.Integer(load_default=14, validate=ma.validate.Range(min=1, max=MAX_DAYS),
+                             metadata={"description": "nights shown, today's included"})
+
+
+class NightPhaseSchema(ma.Schema):
+    phase = ma.fields.String(required=True, metadata={"description": f"one of {', '.join(PHASES)}, in that order"})
+    finished = ma.fields.Boolean(required=True)
+    customers = ma.fields.Integer(required=True, metadata={"description": "customers its committed chunks covered"})
+    awards = ma.fields.Integer(required=True)
+    points = ma.fields.Integer(required=True)
+    moved = ma.fields.Integer(required=True, metadata={
+        "description": "contracts ended, points vested or expired, or tier changes, by phase"})
+
+
+class NightSchema(ma.Schema):
+    day = ma.fields.Date(required=True, metadata={"description": "the local date of the night"})
+    state = ma.fields.String(required=True, metadata={"description": f"one of {', '.join(STATES)}"})
+    catch_up = ma.fields.String(required=True, allow_none=True, metadata={
+        "description": "unfinished or missed: `automatic` (the next run-daily runs it first) or `by_hand` "
+                       "(run-daily --date)"})
+    anniversaries = ma.fields.Integer(required=True)
+    awards = ma.fields.Integer(required=True)
+    points = ma.fields.Integer(required=True)
+    tier_changes = ma.fields.Integer(required=True)
+    phases = ma.fields.List(ma.fields.Nested(NightPhaseSchema), required=True)
+
+
+class NightsReportSchema(ma.Schema):
+    today = ma.fields.Date(required=True)
+    catch_up_days = ma.fields.Integer(required=True)
+    needing_attention = ma.fields.Integer(required=True, metadata={"description": "nights unfinished or missed"})
+    nights = ma.fields.List(ma.fields.Nested(NightSchema), required=True, metadata={"description": "newest first"})
+
+
+@blp.route("/nights")
+class Nights(MethodView):
+    @roles("marketing")
+    @blp.arguments(NightsArgs, location="query")
+    @blp.response(200, NightsReportSchema)
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def get(self, args: dict):
+        """The recent nightly runs: which finished, which did not and who runs them, what each gave."""
+        report = recent_nights(current_store(), night_of(now()), args["days"], CATCH_UP_NIGHTS)
+        return {"today": report.today, "catch_up_days": report.catch_up_days,
+                "needing_attention": len(report.needing_attention), "nights": report.nights}

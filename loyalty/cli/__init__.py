@@ -53,6 +53,9 @@ def _register_commands() -> None:
     from loyalty.cli.daily import run_daily_command
 
     main.add_command(run_daily_command)
+    from loyalty.cli.nights import nights_command
+
+    main.add_command(nights_command)
     from loyalty.cli.explain import explain_command
 
     main.add_command(explain_command)

@@ -34,7 +34,11 @@ class NightsDue:
 
 def nights_due(store: Store, today: date, catch_up: int = CATCH_UP_NIGHTS) -> NightsDue:
     """Today's night, after every unfinished night of the `catch_up` days before it."""
-    finished = store.read(lambda session: runs.finished_nights(session, LAST_PHASE))
+    return due_after(store.read(lambda session: runs.finished_nights(session, LAST_PHASE)), today, catch_up)
+
+
+def due_after(finished: list[date], today: date, catch_up: int = CATCH_UP_NIGHTS) -> NightsDue:
+    """`nights_due` given the nights that finished, oldest first."""
     if not finished:
         return NightsDue([today], [])
     done, window = set(finished), today - timedelta(days=catch_up)

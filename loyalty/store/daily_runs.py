@@ -69,10 +69,15 @@ def finish_phase(session: Session, day: date, phase: str, finished_at: datetime)
                     .values(finished_at=finished_at).execution_options(synchronize_session=False))
 
 
-def nights_run(session: Session) -> list[PhaseProgress]:
-    """Every recorded phase, newest date first (for operators and tests)."""
-    rows = session.scalars(select(DailyRunPhase).order_by(DailyRunPhase.day.desc(), DailyRunPhase.phase))
-    return [_progress(r) for r in rows]
+def nights_run(session: Session, since: date | None = None, until: date | None = None) -> list[PhaseProgress]:
+    """Every recorded phase of the nights `since`..`until` (inclusive; open where None), newest date
+    first (the nights report, `loyalty.services.nights_report`, and tests)."""
+    query = select(DailyRunPhase).order_by(DailyRunPhase.day.desc(), DailyRunPhase.phase)
+    if since is not None:
+        query = query.where(DailyRunPhase.day >= since)
+    if until is not None:
+        query = query.where(DailyRunPhase.day <= until)
+    return [_progress(r) for r in session.scalars(query)]
 
 
 def last_finished_before(session: Session, day: date, phase: str) -> PhaseProgress | None:

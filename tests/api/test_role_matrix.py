@@ -41,6 +41,7 @@ CONTRACT: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/approvals/{approval_id}/approve"): {"marketing"},
     ("POST", "/approvals/{approval_id}/reject"): {"marketing"},
     ("GET", "/reports/programmes"): {"marketing"},
+    ("GET", "/reports/nights"): {"marketing"},  # docs/api.md; added after DESIGN's table (decision 35)
 }
 """DESIGN.md's contract table: who may call what (admin is admitted everywhere)."""
 

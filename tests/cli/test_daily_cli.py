@@ -105,3 +105,25 @@ def test_tonights_run_first_finishes_the_night_the_machine_missed(database, monk
     again = _run(database).stdout.splitlines()
     assert [line.split(":")[0] for line in again] == ["Night of 2026-11-26"]
     assert again[0].endswith("(already done earlier: contracts, anniversaries, vesting, expiry, tiers).")
+
+
+def test_the_nights_command_names_a_missed_night_and_check_fails_until_it_is_run(database, monkeypatch):
+    assert _run(database, "--date", "2026-11-24").exit_code == 0
+    monkeypatch.setattr("loyalty.cli.nights.local_today", lambda: date(2026, 11, 26))
+    env = {"LOYALTY_DATABASE_URL": database}
+
+    result = CliRunner().invoke(main, ["nights", "--days", "4", "--check"], env=env)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert [line[:10] for line in lines] == ["2026-11-26", "2026-11-25", "2026-11-24", "2026-11-23"]
+    assert lines[0].endswith("not run yet: `loyalty run-daily` runs it")
+    assert lines[1].endswith("missed: nothing of it ran; the next `loyalty run-daily` runs it first")
+    assert lines[2].startswith("2026-11-24  finished: ") and " awards, " in lines[2]
+    assert lines[3].endswith("before the first night the engine ran: nothing was due")
+    assert "1 of the last 4 nights did not finish: 2026-11-25." in result.stderr
+
+    monkeypatch.setattr("loyalty.cli.daily.local_today", lambda: date(2026, 11, 26))
+    assert _run(database).exit_code == 0  # catches up on the 25th, then runs the 26th
+    after = CliRunner().invoke(main, ["nights", "--days", "4", "--check"], env=env)
+    assert after.exit_code == 0, after.output
+    assert [line.split("  ")[1].split(":")[0] for line in after.stdout.splitlines()[:3]] == ["finished"] * 3
