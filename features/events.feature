@@ -39,6 +39,13 @@ Feature: Billing tells the engine what happened, and customers are thanked exact
     Then it has 500 reward points
     And billing is told the invoice was already reported
 
+  Scenario: A prospect referred by name and reported twice is thanked once
+    Given Công ty An Phát, an SME customer since 2024-03-01
+    When billing reports that the prospect "Nhà hàng Sen Vàng" it referred has signed
+    And billing reports that the prospect "nhà hàng  SEN VÀNG" it referred has signed
+    Then it has 500 reward points
+    And billing is told the prospect was already reported
+
   Scenario: Goodwill for a two-day outage
     Given Nhà hàng Sen Vàng, an SME customer since 2025-01-10
     When billing reports an unplanned outage of 48 hours

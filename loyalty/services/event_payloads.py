@@ -6,6 +6,8 @@ every problem of one event at once.
 """
 from __future__ import annotations
 
+import hashlib
+import unicodedata
 from datetime import datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from loyalty.engine.model import EVENT_TYPES, SEGMENTS
-from loyalty.errors import FieldErrors
+from loyalty.errors import DuplicateEvent, FieldErrors
 
 INGESTED_TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t not in ("anniversary", "daily"))
 """What billing may post; `anniversary` and `daily` are the engine's own time events."""
@@ -163,14 +165,49 @@ SUBJECTS: dict[str, str] = {
     "service.incident": "incident_id",
     "referral.converted": "referred_customer_id",
 }
-"""The field that names what an event is about, for the types billing reports once per thing."""
+"""The field that names what an event is about, for the types billing reports once per thing; a
+referral without `referred_customer_id` is about its `prospect_name` (decision 36)."""
+PROSPECT_NAME = "prospect_name"
+SUBJECT_LENGTH = 200
+"""`events.subject`'s width: a longer subject is kept as a digest of itself."""
+
+
+def subject_field(event: dict[str, Any]) -> str | None:
+    """The data field naming what the event is about, if its type is reported once per thing."""
+    field_name = SUBJECTS.get(event["type"])
+    if field_name is None:
+        return None
+    if not event["data"].get(field_name) and event["type"] == "referral.converted":
+        return PROSPECT_NAME if event["data"].get(PROSPECT_NAME) else None
+    return field_name if event["data"].get(field_name) else None
 
 
 def event_subject(event: dict[str, Any]) -> str | None:
-    """`invoice.paid:INV-1`: one event per invoice, incident or referred customer; None for the rest."""
-    field_name = SUBJECTS.get(event["type"])
-    value = event["data"].get(field_name) if field_name else None
-    return f"{event['type']}:{value}" if value else None
+    """`invoice.paid:INV-1`: one event per invoice, incident or referred customer or prospect; None for
+    the rest. A prospect is known by its name as a person would compare it: Unicode composed one
+    way, case and runs of spaces ignored, so billing's "Nhà hàng  Sen Vàng" is "nhà hàng sen vàng"."""
+    field_name = subject_field(event)
+    if field_name is None:
+        return None
+    value = event["data"][field_name]
+    if field_name == PROSPECT_NAME:
+        value = "prospect:" + " ".join(unicodedata.normalize("NFC", value).casefold().split())
+    subject = f"{event['type']}:{value}"
+    if len(subject) > SUBJECT_LENGTH:
+        subject = f"{event['type']}:sha256:{hashlib.sha256(subject.encode()).hexdigest()}"
+    return subject
+
+
+def already_reported(event: dict[str, Any], first_event_id: str | None) -> DuplicateEvent:
+    """The refusal of a second event about the invoice, incident, referral or prospect that
+    `first_event_id` reported."""
+    field_name = subject_field(event)
+    told_apart = " (a different prospect of the same name needs referred_customer_id)" \
+        if field_name == PROSPECT_NAME else ""
+    return DuplicateEvent(
+        f"Event {event['id']!r} is about {field_name} {event['data'][field_name]!r} of customer "
+        f"{event['customer_id']!r}, which event {first_event_id!r} already reported; nothing was applied"
+        f"{told_apart}.")
 
 
 def event_row(event: dict[str, Any], body_hash: str, received_at: datetime) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from loyalty.services import ingest_fast
 from loyalty.services.awarding import claw_back_cancelled_contract, give_awards
 from loyalty.services.customers import lock_customers
 from loyalty.services.event_check import checked, checked_or_refusal
-from loyalty.services.event_payloads import SUBJECTS, event_row, event_subject
+from loyalty.services.event_payloads import already_reported, event_row, event_subject
 from loyalty.services.event_state import apply_event
 from loyalty.services.ingest_result import IngestResult
 from loyalty.services.limits import lock_budgets
@@ -151,8 +151,4 @@ def _duplicate(session: Session, event: dict[str, Any]) -> DuplicateEvent:
     """The refusal of a second event about the invoice, incident or referral another event reported."""
     subject = event_subject(event)
     first = session.scalar(select(Event.id).where(Event.customer_id == event["customer_id"], Event.subject == subject))
-    field_name = SUBJECTS[event["type"]]
-    return DuplicateEvent(
-        f"Event {event['id']!r} is about {field_name} {event['data'][field_name]!r} of customer "
-        f"{event['customer_id']!r}, which event {first!r} already reported; nothing was applied."
-    )
+    return already_reported(event, first)

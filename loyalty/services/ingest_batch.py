@@ -31,13 +31,13 @@ from sqlalchemy.orm import Session
 from loyalty.engine.decide import CompiledRuleset, Decision, decide
 from loyalty.engine.facts import ContractSnapshot, EventSnapshot, compute_facts
 from loyalty.engine.model import Limit, Programme
-from loyalty.errors import DuplicateEvent, EventConflict, EventOutOfOrder, LoyaltyError, UnknownContract, UnknownCustomer
+from loyalty.errors import EventConflict, EventOutOfOrder, LoyaltyError, UnknownContract, UnknownCustomer
 from loyalty.ledger import local_date
 from loyalty.services import ingest as per_event
 from loyalty.services.awarding import ACTOR, award_details, once_per_stop, passed_over_stop, award_reference
 from loyalty.services.customers import customer_snapshot
 from loyalty.services.event_check import Loaded, checked_or_refusal
-from loyalty.services.event_payloads import SUBJECTS, event_subject
+from loyalty.services.event_payloads import already_reported, event_subject
 from loyalty.services.ingest_result import GivenAward, IngestResult, Stopped
 from loyalty.services.limits import _over, lock_budgets, period, points_issued
 from loyalty.services.reward_stock import StockLeft, lock_stock, rewards_on
@@ -266,11 +266,7 @@ class _Run:
             return IngestResult.from_dict(stored_result, replayed=True)
         subject = event_subject(event)
         if subject is not None and (customer_id, subject) in self.subjects:
-            field_name = SUBJECTS[event["type"]]
-            raise DuplicateEvent(
-                f"Event {event_id!r} is about {field_name} {event['data'][field_name]!r} of customer "
-                f"{customer_id!r}, which event {self.subjects[customer_id, subject]!r} already reported; "
-                "nothing was applied.")
+            raise already_reported(event, self.subjects[customer_id, subject])
         customer = self.customers.get(customer_id)
         if customer is None:
             raise _out_of_order(event, UnknownCustomer(customer_id))

@@ -118,6 +118,11 @@ def same_invoice_new_id(billing: Billing) -> None:
     billing.send({**billing.sent[-1], "id": f"evt-{len(billing.sent) + 1}"})
 
 
+@when(parsers.parse('billing reports that the prospect "{name}" it referred has signed'))
+def prospect_signed(billing: Billing, name: str) -> None:
+    billing.report("referral.converted", {"prospect_name": name}, TODAY)
+
+
 @when(parsers.parse("billing reports an {kind} outage of {hours:d} hours"))
 @when(parsers.parse("billing reports a {kind} outage of {hours:d} hours"))
 def outage(billing: Billing, kind: str, hours: int) -> None:
@@ -165,6 +170,13 @@ def told_duplicate(billing: Billing) -> None:
     refusal = billing.answers[-1]
     assert isinstance(refusal, DuplicateEvent)
     assert "INV-2026-11" in str(refusal) and billing.sent[-2]["id"] in str(refusal)
+
+
+@then("billing is told the prospect was already reported")
+def told_prospect_duplicate(billing: Billing) -> None:
+    refusal = billing.answers[-1]
+    assert isinstance(refusal, DuplicateEvent)
+    assert "prospect_name" in str(refusal) and billing.sent[-2]["id"] in str(refusal)
 
 
 @then(parsers.parse("billing is asked to credit {value} VND on its next bill"))
