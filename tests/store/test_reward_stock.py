@@ -9,10 +9,12 @@ from __future__ import annotations
 import textwrap
 from datetime import date
 
+import pytest
 from ingest_support import RECEIVED, contract_signed, customer_upserted, event, ledger_problems, points_of
 from sqlalchemy import select
 
 from loyalty.engine.loader import load_ruleset_from_texts
+from loyalty.errors import RedemptionLimitReached
 
 from loyalty.services.catalogue import list_rewards, sync_catalogue
 from loyalty.services.daily import run_daily
@@ -32,6 +34,20 @@ rewards:
     name: {vi: "Cốc sứ", en: "Mug"}
     kind: gift
     points_cost: 10
+  - id: scarf
+    name: {vi: "Khăn lụa", en: "Silk scarf"}
+    kind: gift
+    points_cost: 50
+    per_customer_limit: 1
+"""
+SCARF_ON_SIGNING = """\
+programme: scarves
+name: "Khăn lụa tặng khách"
+rules:
+  - id: scarf-on-signing
+    on: contract.signed
+    then: {points: 100, reward: scarf}
+    once_per: customer
 """
 SIGNING_THANKS = """\
 programme: welcome-gifts
@@ -149,6 +165,16 @@ def test_redemptions_and_rule_grants_share_one_stock(store):
     late = _signed(store, rules, "C2")
     assert [s.reason for s in late.stopped] == ["stock"]
     assert _left(store) == 0
+
+
+def test_a_reward_given_free_does_not_use_up_what_the_customer_may_redeem(store):
+    rules = _with_catalogue(store, SCARF_ON_SIGNING)
+    assert [a.reward for a in _signed(store, rules, "C1").awards] == ["scarf"]  # and 100 points
+
+    redeem(store, "C1", "scarf", "key-1", "customer", RECEIVED)  # the one the limit allows
+    with pytest.raises(RedemptionLimitReached):
+        redeem(store, "C1", "scarf", "key-2", "customer", RECEIVED)
+    assert points_of(store, "C1")[0] == 50
 
 
 def test_a_batch_takes_stock_in_event_order_as_one_event_after_another(store):
