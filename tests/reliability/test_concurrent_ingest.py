@@ -132,6 +132,23 @@ def test_one_invoice_reported_under_ten_ids_at_once_earns_points_once(customers)
     assert points_of(customers, "C000") == (300, 0, 10)
 
 
+def test_one_prospect_reported_under_ten_ids_and_spellings_at_once_is_thanked_once(customers):
+    thanks = ruleset("""
+        programme: referrals
+        name: "Cảm ơn giới thiệu"
+        rules:
+          - id: referral-thanks
+            on: referral.converted
+            then: {points: 300}
+            once_per: event
+        """)
+    spellings = ["Nhà hàng Sen Vàng", "nhà hàng sen vàng", "NHÀ HÀNG  SEN VÀNG", " Nhà Hàng Sen Vàng "]
+    results = all_at_once(lambda i: ingest(customers, thanks, event(
+        f"ref-{i}", "referral.converted", {"prospect_name": spellings[i % len(spellings)]}, "C000"), RECEIVED))
+    assert sorted(type(r).__name__ for r in results) == ["DuplicateEvent"] * (THREADS - 1) + ["IngestResult"]
+    assert points_of(customers, "C000")[0] == 300
+
+
 @pytest.mark.slow
 def test_a_mixed_burst_from_ten_threads_leaves_the_books_balanced(customers):
     shipped = ruleset(*[p.read_text(encoding="utf-8") for p in sorted(SHIPPED.glob("*.yaml"))
