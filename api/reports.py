@@ -106,7 +106,8 @@ class NightSchema(ma.Schema):
 class NightsReportSchema(ma.Schema):
     today = ma.fields.Date(required=True)
     catch_up_days = ma.fields.Integer(required=True)
-    needing_attention = ma.fields.Integer(required=True, metadata={"description": "nights unfinished or missed"})
+    needing_attention = ma.fields.Integer(required=True, metadata={
+        "description": "nights unfinished or missed, and today's if it has not run"})
     nights = ma.fields.List(ma.fields.Nested(NightSchema), required=True, metadata={"description": "newest first"})
 
 

@@ -1,8 +1,9 @@
 """`loyalty nights [--days N] [--check]`: the recent nightly runs, one line each, newest first.
 
 For the operator's morning look and for monitoring: with `--check` the exit status is 1 when a
-night of the window did not finish (started and stopped, or never ran), so a cron job or a
-monitoring agent can page someone before the customers whose anniversary it was notice.
+night of the window has not finished (started and stopped, never ran, or today's not run yet), so
+a monitoring agent checking in the morning can page someone before the customers whose
+anniversary it was notice.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from loyalty.services.nights_report import (
 @click.command("nights")
 @click.option("--days", type=click.IntRange(min=1, max=MAX_DAYS), default=14, show_default=True,
               help="How many nights to show, today's included.")
-@click.option("--check", is_flag=True, help="Exit 1 if a night shown did not finish (for monitoring).")
+@click.option("--check", is_flag=True, help="Exit 1 if a night shown has not finished, today's included (for monitoring).")
 def nights_command(days: int, check: bool) -> None:
     """Show which recent nights finished, which did not, and what each gave."""
     store = open_store()
@@ -33,7 +34,7 @@ def nights_command(days: int, check: bool) -> None:
         click.echo(describe_night(night, report))
     unfinished = report.needing_attention
     if check and unfinished:
-        click.echo(f"{len(unfinished):,} of the last {days:,} nights did not finish: "
+        click.echo(f"{len(unfinished):,} of the last {days:,} nights have not finished: "
                    f"{', '.join(n.day.isoformat() for n in reversed(unfinished))}.", err=True)
         sys.exit(1)
 

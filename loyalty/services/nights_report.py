@@ -43,7 +43,9 @@ class NightStatus:
 
     @property
     def needs_attention(self) -> bool:
-        return self.state in (UNFINISHED, MISSED)
+        """Unfinished, missed, or today's not started: the night of a date runs just after its local
+        midnight, so by the time anyone looks, a `due` night means cron did not run it."""
+        return self.state in (UNFINISHED, MISSED, DUE)
 
     def moved(self, phase: str) -> int:
         return sum(p.moved for p in self.phases if p.phase == phase)

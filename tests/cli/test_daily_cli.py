@@ -120,7 +120,7 @@ def test_the_nights_command_names_a_missed_night_and_check_fails_until_it_is_run
     assert lines[1].endswith("missed: nothing of it ran; the next `loyalty run-daily` runs it first")
     assert lines[2].startswith("2026-11-24  finished: ") and " awards, " in lines[2]
     assert lines[3].endswith("before the first night the engine ran: nothing was due")
-    assert "1 of the last 4 nights did not finish: 2026-11-25." in result.stderr
+    assert "2 of the last 4 nights have not finished: 2026-11-25, 2026-11-26." in result.stderr
 
     monkeypatch.setattr("loyalty.cli.daily.local_today", lambda: date(2026, 11, 26))
     assert _run(database).exit_code == 0  # catches up on the 25th, then runs the 26th
