@@ -84,16 +84,17 @@ def run_daily(store: Store, ruleset: Ruleset, day: date, progress: Progress | No
     `full_review` has them read every customer regardless."""
     summary, at, report = DailySummary(day), night_moment(day), progress or _log_progress
     summary.customers = store.read(lambda session: runs.count_in_scope(session, None))
-    for phase in PHASES:
-        done = store.read(lambda session: runs.phase_progress(session, day, phase))
-        if done.finished:
-            summary.phases_already_done.append(phase)
-            continue
-        if phase in ("anniversaries", "tiers"):
-            _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summary, full_review)
-        else:
-            _settle_phase(store, phase, day, at, done, settle_chunk, report, summary)
-        store.run(lambda session: runs.finish_phase(session, day, phase, at))
+    with store.checkpoints_in_background():  # a chunk's commit need not wait to copy its WAL back
+        for phase in PHASES:
+            done = store.read(lambda session: runs.phase_progress(session, day, phase))
+            if done.finished:
+                summary.phases_already_done.append(phase)
+                continue
+            if phase in ("anniversaries", "tiers"):
+                _rule_phase(store, ruleset, phase, day, at, done, chunk_size, report, summary, full_review)
+            else:
+                _settle_phase(store, phase, day, at, done, settle_chunk, report, summary)
+            store.run(lambda session: runs.finish_phase(session, day, phase, at))
     return summary
 
 

@@ -22,7 +22,8 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from loyalty.store import explicit_begin, with_commit
-from loyalty.store.writer_lock import Checkpoints, WriterLock, lock_path_for
+from loyalty.store.checkpoints import Checkpoints
+from loyalty.store.writer_lock import WriterLock, lock_path_for
 
 T = TypeVar("T")
 
@@ -92,6 +93,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     path = lock_path_for(engine.url.database)
     writers = WriterLock(path) if path else None
+    checkpoints = engine.loyalty_checkpoints = Checkpoints(
+        engine.url.database, SQLITE_WAL_AUTOCHECKPOINT_PAGES, SQLITE_BUSY_TIMEOUT_MS / 1000) if path else None
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
@@ -102,6 +105,7 @@ def _configure_sqlite(engine: Engine) -> None:
         if writers is None:
             _begin(dbapi_connection, "BEGIN IMMEDIATE")
             return
+        checkpoints.before_write(dbapi_connection)
         writers.acquire(dbapi_connection)
         try:
             _begin(dbapi_connection, "BEGIN IMMEDIATE")
@@ -110,7 +114,7 @@ def _configure_sqlite(engine: Engine) -> None:
             raise
 
     if writers is not None:
-        _release_after_transactions(engine, writers)
+        _release_after_transactions(engine, writers, checkpoints)
 
 
 def _begin(dbapi_connection, statement: str) -> None:
@@ -122,7 +126,7 @@ def _begin(dbapi_connection, statement: str) -> None:
         raise DBAPIError.instance(statement, (), error, sqlite3.Error) from error
 
 
-def _release_after_transactions(engine: Engine, writers: WriterLock) -> None:
+def _release_after_transactions(engine: Engine, writers: WriterLock, checkpoints: Checkpoints) -> None:
     """Let go of the writer lock right after COMMIT or ROLLBACK, and whenever a connection leaves use.
 
     SQLAlchemy's `commit` and `rollback` events fire before the statement is sent, so the dialect's
@@ -131,7 +135,6 @@ def _release_after_transactions(engine: Engine, writers: WriterLock) -> None:
     """
     dialect = engine.dialect
     commit, rollback = dialect.do_commit, dialect.do_rollback
-    checkpoints = engine.loyalty_checkpoints = Checkpoints()
 
     def do_commit(dbapi_connection) -> None:
         raw = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
@@ -152,6 +155,8 @@ def _release_after_transactions(engine: Engine, writers: WriterLock) -> None:
     # a connection invalidated mid-transaction is closed without a ROLLBACK through the dialect
     for name in ("checkin", "invalidate", "soft_invalidate", "close", "close_detached"):
         event.listen(engine, name, lambda dbapi_connection, *_: writers.release(dbapi_connection))
+    for name in ("close", "close_detached"):
+        event.listen(engine, name, lambda dbapi_connection, *_: checkpoints.forget(dbapi_connection))
 
 
 class Store:
@@ -220,6 +225,18 @@ class Store:
         if code in RETRYABLE_PG_CODES:
             return True
         return self.dialect == "sqlite" and "database is locked" in str(error.orig)
+
+    @contextmanager
+    def checkpoints_in_background(self) -> Iterator[None]:
+        """For a run of large write transactions (the night): a SQLite file's WAL is checkpointed on
+        a thread beside them rather than inside their commits (`loyalty.store.checkpoints`);
+        elsewhere nothing changes."""
+        checkpoints: Checkpoints | None = getattr(self.engine, "loyalty_checkpoints", None)
+        if checkpoints is None:
+            yield
+            return
+        with checkpoints.in_background():
+            yield
 
     def dispose(self) -> None:
         self.engine.dispose()

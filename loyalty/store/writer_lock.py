@@ -19,30 +19,19 @@ take it: in WAL mode readers do not wait for writers.
   before.
 - If the lock file cannot be opened (a read-only directory), the writer goes on without it: SQLite's
   own locking still keeps writers apart, only slower.
-- SQLite's automatic checkpoint runs inside COMMIT, so under the lock: every ~400 events all writers
-  would wait some 50 ms for it. `Checkpoints` instead runs a PASSIVE checkpoint every
-  `CHECKPOINT_EVERY_COMMITS` commits of a process, after the lock is let go; a passive checkpoint
-  waits for no reader or writer, so writers go on meanwhile (the automatic one stays as a backstop).
-- A waiter waits as long as the writers before it hold the lock; SQLite's busy timeout no longer
-  bounds that wait. Every holder is a transaction in progress, and a process that hangs in one
-  holds SQLite's write lock too, so writers would stall behind it either way.
+- SQLite's automatic checkpoint runs inside COMMIT, so under this lock: `loyalty.store.checkpoints`
+  says when checkpoints run instead.
 """
 from __future__ import annotations
 
 import fcntl
 import logging
 import os
-import sqlite3
 import threading
 
 log = logging.getLogger(__name__)
 
 LOCK_SUFFIX = "-writer.lock"
-CHECKPOINT_EVERY_COMMITS = 400
-"""2,000-6,000 WAL pages between checkpoints at an event's 5-14 pages (a 10,000- or 1M-customer
-base), under the 10,000-page automatic backstop: on the 1M base each took about 30 ms, against 20 ms
-every 200 commits, so the events that pay one are half as many and a page written by many events
-is copied once."""
 
 
 def lock_path_for(database: str | None) -> str | None:
@@ -104,26 +93,3 @@ class WriterLock:
     def holds(self, dbapi_connection) -> bool:
         """Whether this connection holds the lock now (for tests)."""
         return id(dbapi_connection) in self._held
-
-
-class Checkpoints:
-    """A passive WAL checkpoint every `every` commits through one engine, run outside the writer lock."""
-
-    def __init__(self, every: int = CHECKPOINT_EVERY_COMMITS):
-        self.every = every
-        self.done = 0
-        self._commits = 0  # counted without a lock: a lost increment only delays a checkpoint
-        self._running = threading.Lock()
-
-    def after_commit(self, dbapi_connection) -> None:
-        """Count a commit; every `every`th, checkpoint on this connection unless a thread here already is."""
-        self._commits += 1
-        if self._commits % self.every or not self._running.acquire(blocking=False):
-            return
-        try:
-            dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
-            self.done += 1
-        except sqlite3.Error as error:  # another process checkpointing, say: the next one will do
-            log.debug("passive WAL checkpoint skipped: %s", error)
-        finally:
-            self._running.release()
