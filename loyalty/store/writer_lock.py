@@ -21,6 +21,9 @@ take it: in WAL mode readers do not wait for writers.
   own locking still keeps writers apart, only slower.
 - SQLite's automatic checkpoint runs inside COMMIT, so under this lock: `loyalty.store.checkpoints`
   says when checkpoints run instead.
+- A waiter waits as long as the writers before it hold the lock; SQLite's busy timeout no longer
+  bounds that wait. Every holder is a transaction in progress, and a process that hangs in one
+  holds SQLite's write lock too, so writers would stall behind it either way.
 """
 from __future__ import annotations
 
