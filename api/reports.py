@@ -10,10 +10,11 @@ from api.auth import roles
 from api.blueprint import Blueprint
 from api.clock import now
 from api.context import current_ruleset, current_store
+from loyalty.ledger import local_date
 from loyalty.services.daily import PHASES
-from loyalty.services.nights_due import CATCH_UP_NIGHTS
-from loyalty.services.nights_report import MAX_DAYS, STATES, night_of, recent_nights
+from loyalty.services.nights_report import MAX_DAYS, STATES, recent_nights
 from loyalty.services.reports import programme_report
+from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
 
 blp = Blueprint("reports", __name__, url_prefix="/reports", description="Programme reports for marketing")
 
@@ -119,6 +120,7 @@ class Nights(MethodView):
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def get(self, args: dict):
         """The recent nightly runs: which finished, which did not and who runs them, what each gave."""
-        report = recent_nights(current_store(), night_of(now()), args["days"], CATCH_UP_NIGHTS)
+        # the night's local date where the customers are, as `loyalty run-daily` reads it
+        report = recent_nights(current_store(), local_date(now(), DEFAULT_TIME_ZONE), args["days"])
         return {"today": report.today, "catch_up_days": report.catch_up_days,
                 "needing_attention": len(report.needing_attention), "nights": report.nights}

@@ -13,7 +13,6 @@ import click
 
 from loyalty.cli.context import open_store
 from loyalty.cli.demo import local_today
-from loyalty.services.nights_due import CATCH_UP_NIGHTS
 from loyalty.services.nights_report import (
     AUTOMATIC, BEFORE_FIRST, DUE, FINISHED, MAX_DAYS, MISSED, NightsReport, NightStatus, recent_nights,
 )
@@ -27,7 +26,7 @@ def nights_command(days: int, check: bool) -> None:
     """Show which recent nights finished, which did not, and what each gave."""
     store = open_store()
     try:
-        report = recent_nights(store, local_today(), days, CATCH_UP_NIGHTS)
+        report = recent_nights(store, local_today(), days)
     finally:
         store.dispose()
     for night in report.nights:

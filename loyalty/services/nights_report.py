@@ -11,15 +11,13 @@ when it is recent, a person runs it with `--date` when it is older (decision 34)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from loyalty.services.daily import PHASES
-from loyalty.services.nights_due import CATCH_UP_NIGHTS, LAST_PHASE, due_after
+from loyalty.services.nights_due import CATCH_UP_NIGHTS, LAST_PHASE, NightsDue, due_after
 from loyalty.store import Store
 from loyalty.store import daily_runs as runs
 from loyalty.store.daily_runs import PhaseProgress
-from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
 
 FINISHED, UNFINISHED, MISSED, DUE, BEFORE_FIRST = "finished", "unfinished", "missed", "due", "before_first_night"
 STATES = (FINISHED, UNFINISHED, MISSED, DUE, BEFORE_FIRST)
@@ -83,31 +81,24 @@ class NightsReport:
         return [night for night in self.nights if night.needs_attention]
 
 
-def night_of(moment: datetime) -> date:
-    """The local date whose night `run-daily` runs at `moment`: where the customers are, as it does."""
-    return moment.astimezone(ZoneInfo(DEFAULT_TIME_ZONE)).date()
-
-
 def recent_nights(store: Store, today: date, days: int = 14, catch_up: int = CATCH_UP_NIGHTS) -> NightsReport:
     """The `days` nights up to and including `today`'s (a local date), newest first."""
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"days must be 1 to {MAX_DAYS}, not {days}")
     first = today - timedelta(days=days - 1)
+    progress, finished = store.read(lambda session: (runs.nights_run(session, first, today),
+                                                     runs.finished_nights(session, LAST_PHASE)))
     recorded: dict[date, list[PhaseProgress]] = {}
-    for progress in store.read(lambda session: runs.nights_run(session, first, today)):
-        recorded.setdefault(progress.day, []).append(progress)
-    finished = store.read(lambda session: runs.finished_nights(session, LAST_PHASE))
+    for phase in progress:
+        recorded.setdefault(phase.day, []).append(phase)
     due = due_after(finished, today, catch_up)
-    automatic, by_hand = set(due.nights), set(due.left_unfinished)
     first_finished = finished[0] if finished else None
     nights = []
     for n in range(days):
         day = today - timedelta(days=n)
         phases = sorted(recorded.get(day, []), key=lambda p: PHASES.index(p.phase))
         state = _state(day, today, phases, first_finished)
-        catch_up_by = (AUTOMATIC if day in automatic else BY_HAND if day in by_hand or state == UNFINISHED else None) \
-            if state in (UNFINISHED, MISSED) else None
-        nights.append(NightStatus(day, state, catch_up_by, phases))
+        nights.append(NightStatus(day, state, _catch_up(day, state, due), phases))
     return NightsReport(today, nights, catch_up)
 
 
@@ -121,3 +112,11 @@ def _state(day: date, today: date, phases: list[PhaseProgress], first_finished: 
     if first_finished is None or day < first_finished:
         return BEFORE_FIRST
     return MISSED
+
+
+def _catch_up(day: date, state: str, due: NightsDue) -> str | None:
+    """Who finishes an unfinished or missed night: the next run if it is due, else a person (the run
+    goes back neither past its window nor before the first night that finished)."""
+    if state not in (UNFINISHED, MISSED):
+        return None
+    return AUTOMATIC if day in due.nights else BY_HAND
