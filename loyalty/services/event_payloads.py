@@ -160,13 +160,13 @@ LOADERS: dict[str, Schema] = {event_type: schema() for event_type, schema in DAT
 and loading keeps no state on the instance."""
 
 
-SUBJECTS: dict[str, str] = {
-    "invoice.paid": "invoice_id",
-    "service.incident": "incident_id",
-    "referral.converted": "referred_customer_id",
+SUBJECTS: dict[str, tuple[str, ...]] = {
+    "invoice.paid": ("invoice_id",),
+    "service.incident": ("incident_id",),
+    "referral.converted": ("referred_customer_id", "prospect_name"),
 }
-"""The field that names what an event is about, for the types billing reports once per thing; a
-referral without `referred_customer_id` is about its `prospect_name` (decision 36)."""
+"""The fields that name what an event is about, for the types billing reports once per thing: the
+first one given (a referral without `referred_customer_id` is about its `prospect_name`, decision 36)."""
 PROSPECT_NAME = "prospect_name"
 SUBJECT_LENGTH = 200
 """`events.subject`'s width: a longer subject is kept as a digest of itself."""
@@ -174,12 +174,7 @@ SUBJECT_LENGTH = 200
 
 def subject_field(event: dict[str, Any]) -> str | None:
     """The data field naming what the event is about, if its type is reported once per thing."""
-    field_name = SUBJECTS.get(event["type"])
-    if field_name is None:
-        return None
-    if not event["data"].get(field_name) and event["type"] == "referral.converted":
-        return PROSPECT_NAME if event["data"].get(PROSPECT_NAME) else None
-    return field_name if event["data"].get(field_name) else None
+    return next((name for name in SUBJECTS.get(event["type"], ()) if event["data"].get(name)), None)
 
 
 def event_subject(event: dict[str, Any]) -> str | None:
