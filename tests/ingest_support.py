@@ -50,6 +50,18 @@ def ruleset(*programmes: str) -> Ruleset:
     )
 
 
+REFERRAL_THANKS = ruleset("""
+    programme: referrals
+    name: "Cảm ơn giới thiệu"
+    rules:
+      - id: referral-thanks
+        on: referral.converted
+        then: {points: 300}
+        once_per: event
+    """)
+"""300 points for each referral reported, once per event: what decides whether a second report counts."""
+
+
 def points_of(store: Store, customer_id: str, today: date = date(2026, 11, 25)) -> tuple[int, int, int]:
     """(spendable, pending, status) points, as the customer's balance shows them."""
     with store.reading() as session:

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import pytest
 from ingest_support import (
+    REFERRAL_THANKS,
     RECEIVED,
     award_count,
     contract_signed,
@@ -133,17 +134,8 @@ def test_one_invoice_reported_under_ten_ids_at_once_earns_points_once(customers)
 
 
 def test_one_prospect_reported_under_ten_ids_and_spellings_at_once_is_thanked_once(customers):
-    thanks = ruleset("""
-        programme: referrals
-        name: "Cảm ơn giới thiệu"
-        rules:
-          - id: referral-thanks
-            on: referral.converted
-            then: {points: 300}
-            once_per: event
-        """)
     spellings = ["Nhà hàng Sen Vàng", "nhà hàng sen vàng", "NHÀ HÀNG  SEN VÀNG", " Nhà Hàng Sen Vàng "]
-    results = all_at_once(lambda i: ingest(customers, thanks, event(
+    results = all_at_once(lambda i: ingest(customers, REFERRAL_THANKS, event(
         f"ref-{i}", "referral.converted", {"prospect_name": spellings[i % len(spellings)]}, "C000"), RECEIVED))
     assert sorted(type(r).__name__ for r in results) == ["DuplicateEvent"] * (THREADS - 1) + ["IngestResult"]
     assert points_of(customers, "C000")[0] == 300
