@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty.engine.decide import CompiledRuleset, decide
@@ -70,7 +70,7 @@ def replay_events(session: Session, draft: CompiledRuleset, today: date, days: i
     customers, contracts = _customers(session, {row.customer_id for row in rows})
     totals.names = {cid: name for cid, (_, name, _zone, _main) in customers.items()}
     event_ids = [row.id for row in rows]
-    given = _given_before(session, list(customers), set(event_ids))
+    given = _split_awards(session, list(customers), set(event_ids), totals.tallies)
     for row in rows:
         if row.customer_id not in customers:
             continue
@@ -85,7 +85,6 @@ def replay_events(session: Session, draft: CompiledRuleset, today: date, days: i
                 given.add(key)
                 tally.points_draft += award.points
                 tally.goodwill_draft += award.goodwill or 0
-    _add_given(session, event_ids, totals.tallies)
     return totals
 
 
@@ -104,25 +103,24 @@ def _customers(session: Session, ids: set[str]):
     return customers, contracts
 
 
-def _given_before(session: Session, customer_ids: list[str], replayed: set[str]) -> set[tuple[str, str, str]]:
-    """(customer, rule, once key) of the awards these customers hold from events not replayed."""
-    seen: set[tuple[str, str, str]] = set()
+def _split_awards(session: Session, customer_ids: list[str], replayed: set[str],
+                  tallies: dict[str, Tally]) -> set[tuple[str, str, str]]:
+    """Read these customers' awards once: those of the replayed events are tallied as given (rejected
+    ones gave nothing); the others are returned as the (customer, rule, once key) held before.
+
+    By customer, not by event: awards have no index by event, and an event's awards are its customer's."""
+    held: set[tuple[str, str, str]] = set()
     for chunk in _chunks(customer_ids):
-        query = select(Award.customer_id, Award.rule_id, Award.once_key, Award.event_id).where(
-            Award.customer_id.in_(chunk))
-        seen.update((c, r, k) for c, r, k, event_id in session.execute(query) if event_id not in replayed)
-    return seen
-
-
-def _add_given(session: Session, event_ids: list[str], tallies: dict[str, Tally]) -> None:
-    """Add what the replayed events actually gave (rejected awards gave nothing)."""
-    for chunk in _chunks(event_ids):
-        query = (select(Award.customer_id, func.sum(Award.points), func.sum(func.coalesce(Award.goodwill, 0)))
-                 .where(Award.event_id.in_(chunk), Award.status != "rejected").group_by(Award.customer_id))
-        for customer_id, points, goodwill in session.execute(query):
-            tally = tallies.setdefault(customer_id, Tally())
-            tally.points_given += int(points or 0)
-            tally.goodwill_given += int(goodwill or 0)
+        query = select(Award.customer_id, Award.rule_id, Award.once_key, Award.event_id, Award.status,
+                       Award.points, Award.goodwill).where(Award.customer_id.in_(chunk))
+        for customer_id, rule_id, once_key, event_id, status, points, goodwill in session.execute(query):
+            if event_id not in replayed:
+                held.add((customer_id, rule_id, once_key))
+            elif status != "rejected":
+                tally = tallies.setdefault(customer_id, Tally())
+                tally.points_given += points
+                tally.goodwill_given += goodwill or 0
+    return held
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:

@@ -90,7 +90,9 @@ class Lot(Base):
         Index("ix_ledger_lots_holding", "account_id", "remaining"),
         Index("ix_ledger_lots_reference", "customer_id", "reference"),
         Index("ix_ledger_lots_due", "expires_on", "remaining"),
-        Index("ix_ledger_lots_vesting", "vests_on", "remaining"),
+        # only pending points vest: the other lots (nearly all) need no entry here
+        Index("ix_ledger_lots_vesting", "vests_on", "remaining",
+              sqlite_where=text("vests_on IS NOT NULL"), postgresql_where=text("vests_on IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True, autoincrement=True)
