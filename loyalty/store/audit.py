@@ -14,7 +14,7 @@ from loyalty.store.tables.audit import AuditRecord
 
 INSERT_AUDIT = DriverStatement(insert(AuditRecord.__table__))
 """Built once: the hot paths (ingest, ledger postings) write audit rows by the thousand."""
-BULK_COLUMNS = ("id", "occurred_at", "actor", "action", "subject_type", "subject_id", "customer_id", "reason",
+BULK_COLUMNS = ("occurred_at", "actor", "action", "subject_type", "subject_id", "customer_id", "reason",
                 "ruleset_version", "details")
 
 
@@ -49,7 +49,8 @@ def record_now(
 
 
 def insert_audit(session: Session, rows: list[tuple]) -> None:
-    """Many audit rows at once (the night's and a batch's awards): every column of `BULK_COLUMNS` but
-    the id, `details` already JSON text; ids are reserved for them."""
-    audit_ids = reserve_ids(session, AuditRecord.__table__, len(rows))
-    insert_rows(session, AuditRecord.__table__, BULK_COLUMNS, [(i, *row) for i, row in zip(audit_ids, rows)])
+    """Many audit rows at once (the night's and a batch's awards): every column of `BULK_COLUMNS`,
+    `details` already JSON text. The table numbers them in the order given: nothing needs their ids
+    back, so none are reserved first (on PostgreSQL a round trip and an id sent back per row)."""
+    if rows:
+        insert_rows(session, AuditRecord.__table__, BULK_COLUMNS, rows)

@@ -7,6 +7,9 @@ its first allocation and the mirrored status points; as `earn` for an award, no 
 row (the caller writes the award's, which stands for it: decision 30). The plans come
 from `loyalty.ledger.plan_earn` and are checked as `write_plan` checks them, once per kind of
 earning (`_Shape`); a test compares the two paths row for row. Customers are locked in id order before any account, as `earn` does.
+
+Ids are reserved up front only for rows that others name (transactions, new accounts, lots); entries
+and allocations take the table's next ids in the order written, as `earn`'s own inserts do.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty.ledger import (
-    CUSTOMER_ACCOUNTS, ISSUANCE, REWARD, STATUS, STATUS_POINTS, customer_account,
+    CUSTOMER_ACCOUNTS, ISSUANCE, REWARD, STATUS, STATUS_POINTS, AccountRef, customer_account,
     plan_earn, system_account,
 )
 from loyalty.store.bulk import insert_rows
@@ -57,7 +60,7 @@ def earn_many(session: Session, earnings: Sequence[Earning], *, occurred_at: dat
               for e in earnings]
     customer_ids = sorted({e.customer_id for e in earnings})
     lock_customers(session, customer_ids)
-    accounts = _accounts(session, customer_ids)
+    accounts, missing = _accounts(session, customer_ids)
     ids = reserve_ids(session, LedgerTransaction.__table__, len(earnings))
     at = stored_time(session, occurred_at)
     insert_rows(session, LedgerTransaction.__table__,
@@ -65,7 +68,7 @@ def earn_many(session: Session, earnings: Sequence[Earning], *, occurred_at: dat
                  "shortfall"),
                 [(i, "earn", e.customer_id, at, e.reference, e.reason, actor, e.ruleset_version, 0)
                  for i, e in zip(ids, earnings)])
-    _insert_entries(session, shaped, ids, accounts)
+    _insert_entries(session, shaped, ids, accounts, missing)
     _insert_lots(session, shaped, ids, accounts, at)
     _mirror_status_points(session, shaped)
     return len(earnings)
@@ -115,20 +118,19 @@ def lock_customers(session: Session, customer_ids: list[str]) -> None:
                         .with_for_update(key_share=True)).all()
 
 
-def _accounts(session: Session, customer_ids: list[str]) -> dict[str, int]:
-    """Account code -> id for every account `earn` locks: the customers' three and both issuance."""
+def _accounts(session: Session, customer_ids: list[str]) -> tuple[dict[str, int], list[AccountRef]]:
+    """Account code -> id for every account `earn` locks: the customers' three and both issuance;
+    and the customer accounts still to be created, whose ids are reserved here. They are inserted
+    with the entries (`_insert_entries`), already holding their first balance: inserting them empty
+    and updating them at once wrote each row twice (on PostgreSQL, a second version and its index entries)."""
     system = lock_accounts(session, [system_account(ISSUANCE, REWARD), system_account(ISSUANCE, STATUS)])
     ids = {ref.code: row.id for ref, row in system.items()}
     wanted = [customer_account(c, kind) for c in customer_ids for kind in CUSTOMER_ACCOUNTS]
     found = _ids_by_customer(session, customer_ids)
     missing = [ref for ref in wanted if ref.code not in found]
-    if missing:
-        new_ids = reserve_ids(session, LedgerAccount.__table__, len(missing))
-        insert_rows(session, LedgerAccount.__table__, ("id", "code", "kind", "currency", "customer_id", "balance"),
-                    [(i, r.code, r.kind, r.currency, r.customer_id, 0) for i, r in zip(new_ids, missing)])
-        found.update({r.code: i for i, r in zip(new_ids, missing)})
+    found.update({r.code: i for i, r in zip(reserve_ids(session, LedgerAccount.__table__, len(missing)), missing)})
     ids.update(found)
-    return ids
+    return ids, missing
 
 
 def _ids_by_customer(session: Session, customer_ids: list[str]) -> dict[str, int]:
@@ -141,7 +143,9 @@ def _ids_by_customer(session: Session, customer_ids: list[str]) -> dict[str, int
     return found
 
 
-def _insert_entries(session, shaped: list[tuple[Earning, _Shape]], ids: list[int], accounts: dict[str, int]) -> None:
+def _insert_entries(session, shaped: list[tuple[Earning, _Shape]], ids: list[int], accounts: dict[str, int],
+                    new_accounts: list[AccountRef]) -> None:
+    """The entries, and the balances they move: new accounts are inserted holding theirs."""
     rows, moves = [], defaultdict(int)
     for (earning, shape), transaction_id in zip(shaped, ids):
         lines = sorted((accounts[_code(earning.customer_id, kind) if kind else system], amount)
@@ -149,9 +153,11 @@ def _insert_entries(session, shaped: list[tuple[Earning, _Shape]], ids: list[int
         for account_id, amount in lines:
             rows.append((transaction_id, account_id, amount))
             moves[account_id] += amount
-    entry_ids = reserve_ids(session, LedgerEntry.__table__, len(rows))
-    insert_rows(session, LedgerEntry.__table__, ("id", "transaction_id", "account_id", "amount"),
-                [(i, *row) for i, row in zip(entry_ids, rows)])
+    if new_accounts:
+        insert_rows(session, LedgerAccount.__table__, ("id", "code", "kind", "currency", "customer_id", "balance"),
+                    [(accounts[r.code], r.code, r.kind, r.currency, r.customer_id, moves.pop(accounts[r.code], 0))
+                     for r in new_accounts])
+    insert_rows(session, LedgerEntry.__table__, ("transaction_id", "account_id", "amount"), rows)
     update_rows(session, LedgerAccount.__table__, "balance", sorted(moves.items()), add=True)
 
 
@@ -172,9 +178,8 @@ def _insert_lots(session, shaped: list[tuple[Earning, _Shape]], ids: list[int], 
                 [(i, e.customer_id, accounts[_code(e.customer_id, kind)], amount, amount, at, stored_date(expires_on),
                   stored_date(vests_on), e.programme, e.reference, transaction_id)
                  for i, (transaction_id, e, (kind, amount, expires_on, vests_on)) in zip(lot_ids, new)])
-    allocation_ids = reserve_ids(session, LotAllocation.__table__, len(new))
-    insert_rows(session, LotAllocation.__table__, ("id", "transaction_id", "lot_id", "amount"),
-                [(a, transaction_id, i, lot[1]) for a, i, (transaction_id, _e, lot) in zip(allocation_ids, lot_ids, new)])
+    insert_rows(session, LotAllocation.__table__, ("transaction_id", "lot_id", "amount"),
+                [(transaction_id, i, lot[1]) for i, (transaction_id, _e, lot) in zip(lot_ids, new)])
 
 
 def _mirror_status_points(session, shaped: list[tuple[Earning, _Shape]]) -> None:
