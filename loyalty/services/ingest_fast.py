@@ -19,7 +19,8 @@ event's type gives points and nothing else, in programmes without a budget:
 Whatever it cannot answer the same way hands on to the general path in the same transaction,
 after the claim: an unknown customer or contract (the general path refuses it), a customer whose
 local date differs from the one its caps were summed for, more than one award, an award a cap
-stops (the general path says whether `once_per` was the real reason), accounts not created yet.
+stops (the general path says whether `once_per` was the real reason), the programme's first award
+(no issuance account yet). A customer's credited account is created with the award when missing.
 A test holds the rows and answers of both paths equal.
 """
 from __future__ import annotations
@@ -42,7 +43,6 @@ from loyalty.services.event_state import event_snapshot
 from loyalty.services.ingest_result import GivenAward, IngestResult
 from loyalty.services.limits import period
 from loyalty.store.event_lane import CapPeriod, CustomerRead, claim_lock_and_read, write_award_and_commit
-from loyalty.store.ledger.accounts import customer_accounts
 from loyalty.store.ledger.operations import posting_accounts
 from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
 
@@ -110,10 +110,9 @@ def _decide_and_write(session: Session, compiled: CompiledRuleset, lane: Lane, e
     if len(decision.awards) > 1:
         return CLAIMED
     result = IngestResult(event_id=event["id"], stopped=[passed_over_stop(p) for p in decision.passed_over])
-    customer_codes, system_codes = codes[:len(CUSTOMER_ACCOUNTS)], codes[len(CUSTOMER_ACCOUNTS):]
-    held = [code in read.accounts for code in customer_codes]
-    if decision.awards and (any(code not in read.accounts for code in system_codes) or (any(held) and not all(held))):
-        return CLAIMED  # the programme's first award ever, or a customer with some accounts only
+    system_codes = codes[len(CUSTOMER_ACCOUNTS):]
+    if decision.awards and any(code not in read.accounts for code in system_codes):
+        return CLAIMED  # the programme's first award ever
     stored_snapshot = dict(vars(snapshot))
     if not decision.awards:
         store_result(session, {"event_id": event["id"], "result": result.as_dict(), "snapshot": stored_snapshot})
@@ -134,7 +133,7 @@ def _decide_and_write(session: Session, compiled: CompiledRuleset, lane: Lane, e
                   "clawback_on": rule.clawback_on, "created_at": received_at},
         reason=award.reason, actor=ACTOR, details=award_details(award),
         issuance_id=read.accounts[system_codes[0]], credited=credited,  # reward issuance, named first
-        credited_id=read.accounts.get(credited.code), new_accounts=customer_accounts(read.customer.id),
+        credited_id=read.accounts.get(credited.code),
         answers=answers, snapshot=stored_snapshot)
     if award_id is None:
         return replace(result, stopped=not_given)

@@ -126,28 +126,24 @@ def _customer_read(rows: list[tuple], account_codes: Sequence[str], caps: Sequen
 
 def write_award_and_commit(session: Session, award_row: dict[str, Any], *, reason: str, actor: str,
                            details: dict, issuance_id: int, credited: AccountRef, credited_id: int | None,
-                           new_accounts: Sequence[AccountRef], answers: tuple[dict, dict],
-                           snapshot: dict) -> int | None:
+                           answers: tuple[dict, dict], snapshot: dict) -> int | None:
     """Insert the award and, chained to it, its earning: the ledger transaction, both entries and
     balances, the lot and its allocation, the `award.granted` audit row (as `earn` and `_deliver`
     write them); store the event's answer and snapshot (as `STORE_RESULT`); COMMIT,
     in the same round trip. The award's id, or None when its unique key says it was given before:
     nothing of the award is written then. `answers`: the event's answer if the award is given (its
-    first award's id is set here) and if it is not. `credited_id` None: the customer's first award,
-    whose `new_accounts` (the customer's three, in `lock_accounts`' order) are created here,
-    `credited` among them."""
+    first award's id is set here) and if it is not. `credited_id` None: the customer has no
+    `credited` account yet, and it is created here holding the points, as `earn` creates it."""
     points = award_row["points"]
     parameters = {**{f"a_{c}": award_row[c] for c in AWARD_COLUMNS}, "reason": reason, "actor": actor,
                   "issuance": issuance_id, "award_details": details,
                   "answer_given": answers[0], "answer_not_given": answers[1], "snapshot": snapshot}
     if credited_id is None:
-        parameters |= {f"new{i}_{c}": v for i, ref in enumerate(new_accounts)
-                       for c, v in (("code", ref.code), ("kind", ref.kind), ("currency", ref.currency),
-                                    ("balance", points if ref == credited else 0))}
-        parameters["credited_code"] = credited.code
+        parameters |= {"new0_code": credited.code, "new0_kind": credited.kind, "new0_currency": credited.currency,
+                       "new0_balance": points, "credited_code": credited.code}
     else:
         parameters["credited"] = credited_id
-    statement = _write_statement(len(new_accounts) if credited_id is None else 0)
+    statement = _write_statement(1 if credited_id is None else 0)
     (rows,) = execute_together(session, [(statement, parameters)], commit=True)
     return rows[0][0] if rows else None
 
@@ -192,8 +188,8 @@ def _read_statement(accounts: int, caps_dated: tuple[bool, ...], lock: bool) -> 
 
 @lru_cache(maxsize=4)
 def _write_statement(new_accounts: int) -> DriverStatement:
-    """`write_award_and_commit`'s statement: for a customer's first award (`new_accounts` > 0), its
-    accounts first; the event's answer last."""
+    """`write_award_and_commit`'s statement: when the credited account is new (`new_accounts` 1), it
+    first; the event's answer last."""
     award = (postgresql_insert(_AWARDS).values(
         {**{c: bindparam(f"a_{c}", type_=_AWARDS.c[c].type) for c in AWARD_COLUMNS},
          "status_points": 0, "status": "granted"})
@@ -208,7 +204,7 @@ def _write_statement(new_accounts: int) -> DriverStatement:
     points = bindparam("a_points", type_=BigInteger)
     issuance = bindparam("issuance", type_=BigInteger)
     ctes = []
-    if new_accounts:  # created only with the award: ids in this order, as `lock_accounts` inserts them
+    if new_accounts:  # created only with the award
         new = union_all(*(
             select(*(bindparam(f"new{i}_{c}", type_=_ACCOUNTS.c[c].type).label(c) for c in ("code", "kind", "currency")),
                    customer_id.label("customer_id"), bindparam(f"new{i}_balance", type_=BigInteger).label("balance"),

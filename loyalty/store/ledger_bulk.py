@@ -1,7 +1,7 @@
 """`earn` for many customers at once: the nightly run's awards, written in a few statements.
 
 It writes exactly the rows `loyalty.store.ledger.earn` would write for each award, one after the
-other: the customer's three accounts and the issuance accounts (created on demand), one `earn`
+other: the customer accounts it credits and the issuance accounts (created on demand), one `earn`
 transaction per award, its entries in account-id order, the balances, one lot per currency with
 its first allocation and the mirrored status points; as `earn` for an award, no `ledger.earn` audit
 row (the caller writes the award's, which stands for it: decision 30). The plans come
@@ -58,9 +58,8 @@ def earn_many(session: Session, earnings: Sequence[Earning], *, occurred_at: dat
     shapes: dict[tuple, _Shape] = {}
     shaped = [(e, shapes.get(_shape_key(e)) or shapes.setdefault(_shape_key(e), _Shape.of(e, occurred_at)))
               for e in earnings]
-    customer_ids = sorted({e.customer_id for e in earnings})
-    lock_customers(session, customer_ids)
-    accounts, missing = _accounts(session, customer_ids)
+    lock_customers(session, sorted({e.customer_id for e in earnings}))
+    accounts, missing = _accounts(session, shaped)
     ids = reserve_ids(session, LedgerTransaction.__table__, len(earnings))
     at = stored_time(session, occurred_at)
     insert_rows(session, LedgerTransaction.__table__,
@@ -118,16 +117,21 @@ def lock_customers(session: Session, customer_ids: list[str]) -> None:
                         .with_for_update(key_share=True)).all()
 
 
-def _accounts(session: Session, customer_ids: list[str]) -> tuple[dict[str, int], list[AccountRef]]:
-    """Account code -> id for every account `earn` locks: the customers' three and both issuance;
-    and the customer accounts still to be created, whose ids are reserved here. They are inserted
-    with the entries (`_insert_entries`), already holding their first balance: inserting them empty
-    and updating them at once wrote each row twice (on PostgreSQL, a second version and its index entries)."""
+def _accounts(session: Session, shaped: list[tuple[Earning, _Shape]]) -> tuple[dict[str, int], list[AccountRef]]:
+    """Account code -> id for every account `earn` locks: the customer accounts each earning credits
+    (`earning_accounts`) and both issuance accounts; and the customer accounts still to be created,
+    whose ids are reserved here. They are inserted with the entries (`_insert_entries`), already
+    holding their first balance: inserting them empty and updating them at once wrote each row twice
+    (on PostgreSQL, a second version and its index entries)."""
     system = lock_accounts(session, [system_account(ISSUANCE, REWARD), system_account(ISSUANCE, STATUS)])
     ids = {ref.code: row.id for ref, row in system.items()}
-    wanted = [customer_account(c, kind) for c in customer_ids for kind in CUSTOMER_ACCOUNTS]
+    credited: dict[str, set[str]] = defaultdict(set)
+    for earning, shape in shaped:
+        credited[earning.customer_id].update(kind for kind, *_rest in shape.lots)
+    customer_ids = sorted(credited)
     found = _ids_by_customer(session, customer_ids)
-    missing = [ref for ref in wanted if ref.code not in found]
+    missing = [ref for c in customer_ids for kind in CUSTOMER_ACCOUNTS if kind in credited[c]
+               if (ref := customer_account(c, kind)).code not in found]
     found.update({r.code: i for i, r in zip(reserve_ids(session, LedgerAccount.__table__, len(missing)), missing)})
     ids.update(found)
     return ids, missing

@@ -48,7 +48,7 @@ def earn(
                      expires_on=expires_on, vests_on=vests_on, programme=programme, reference=reference)
     if not for_new_award:
         lock_customer_row(session, customer_id)
-    accounts = lock_accounts(session, posting_accounts(customer_id, ISSUANCE))
+    accounts = lock_accounts(session, earning_accounts(plan))
     if not for_new_award:
         refuse_duplicate(session, plan)
     return write_plan(session, plan, accounts, Why(occurred_at, actor, reason, ruleset_version),
@@ -128,6 +128,18 @@ def posting_accounts(customer_id: str, *system_kinds: str) -> list[AccountRef]:
         currencies = (REWARD, STATUS) if kind in (ISSUANCE, CLAWBACK, ADJUSTMENT) else (REWARD,)
         refs += [system_account(kind, currency) for currency in currencies]
     return refs
+
+
+def earning_accounts(plan: Plan) -> list[AccountRef]:
+    """The customer accounts an earning credits, in `customer_accounts`' order, and both issuance accounts.
+
+    A customer's account is created by its first credit (decision 39): a customer thanked with points
+    that are spendable at once has no pending account until points wait for it, and none for status
+    points until it earns some. Every other posting locks (and so creates) all three, as before
+    (`lock_for_posting`): a vesting credits the available account of a customer that may not have one."""
+    credited = {lot.account.kind for lot in plan.new_lots}
+    return ([ref for ref in customer_accounts(plan.customer_id) if ref.kind in credited]
+            + [system_account(ISSUANCE, currency) for currency in (REWARD, STATUS)])
 
 
 def refuse_duplicate(session: Session, plan: Plan) -> None:
