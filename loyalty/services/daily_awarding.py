@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Connection, Select, String, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Integer, Select, String, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from loyalty.engine.awards import once_key
@@ -113,8 +113,9 @@ class NightRules:
         return select(Customer.id, *masks, *given, *extra).where(where, candidates).order_by(self._order_key())
 
     def bounds(self) -> Select:
-        """How many customers in scope follow `after` within one chunk, and the last of them."""
-        chunk = select(Customer.id).where(self._in_scope()).order_by(self._order_key()).limit(self.chunk).subquery()
+        """How many customers in scope follow `after` within a chunk of `size`, and the last of them."""
+        chunk = (select(Customer.id).where(self._in_scope()).order_by(self._order_key())
+                 .limit(bindparam("size", self.chunk, type_=Integer)).subquery())
         return select(func.count(), func.max(chunk.c.id))
 
     def _in_scope(self) -> ColumnElement[bool]:
@@ -125,14 +126,15 @@ class NightRules:
         """The id; for a `sparse` scope `without_index`, so the few customers come from the scope's indexes."""
         return without_index(Customer.id) if self.sparse else Customer.id
 
-    def next_chunk(self, connection: Connection, after: str | None) -> tuple[int, str | None, list[tuple]]:
+    def next_chunk(self, connection: Connection, after: str | None,
+                   size: int | None = None) -> tuple[int, str | None, list[tuple]]:
         """(customers in the chunk, the last one's id, the rows of those with candidate awards)."""
-        count, upto = self.chunk_after(connection, after)
+        count, upto = self.chunk_after(connection, after, size)
         return (count, upto, self.rows_between(connection, after, upto)) if count else (0, None, [])
 
-    def chunk_after(self, connection: Connection, after: str | None) -> tuple[int, str | None]:
-        """How many customers the chunk after `after` holds, and its last one's id."""
-        [(count, upto)] = self._compiled(connection)[0].rows(connection, {"after": after or ""})
+    def chunk_after(self, connection: Connection, after: str | None, size: int | None = None) -> tuple[int, str | None]:
+        """How many customers the chunk after `after` holds (at most `size`, by default `chunk`), and its last one's id."""
+        [(count, upto)] = self._compiled(connection)[0].rows(connection, {"after": after or "", "size": size or self.chunk})
         return count, upto
 
     def rows_between(self, connection: Connection, after: str | None, upto: str) -> list[tuple]:

@@ -13,6 +13,13 @@ nothing they write changes what the scan finds; an event that changes one of the
 in between is not seen, exactly as if it had arrived a moment after that customer was judged. A
 scan is used only by the chunk that starts where it was scanned from (another run may have moved
 the phase on since), and UNIQUE(customer, rule, once key) still guards every award.
+
+On PostgreSQL the first scans of a run are of smaller chunks (`RAMP`): the writer waits for the
+first scan with nothing to hide it behind (0.6-0.9 s for 10,000 anniversaries on 1M customers), and
+a sixteenth of a chunk is scanned in a fraction of that; writing a chunk takes several times as long
+as scanning it, so each later scan, up to whole chunks, is done by the time the writer has written
+the chunk before it. SQLite's first scan is 0.2-0.3 s, and there the two more transactions cost about
+what they save (decision 39). A chunk's size changes nothing it gives.
 """
 from __future__ import annotations
 
@@ -30,6 +37,9 @@ log = logging.getLogger(__name__)
 DEPTH = 2
 """Chunks scanned ahead of the writer at once, one per thread: two cores, two scans."""
 
+RAMP = (16, 4)
+"""PostgreSQL's first chunks of a run of scans are these fractions of a chunk (1/16, then 1/4); then whole ones."""
+
 Chunk = tuple[int, str | None, list[tuple]]
 """`NightRules.next_chunk`'s answer: customers in the chunk, the last one's id, rows with candidates."""
 
@@ -38,13 +48,16 @@ class ScanAhead:
     """Scans of the chunks after the writer's, `DEPTH` at a time; a context manager that waits for
     them on the way out."""
 
-    def __init__(self, store: Store, rules, depth: int = DEPTH):
+    def __init__(self, store: Store, rules, depth: int = DEPTH, ramp: tuple[int, ...] | None = None):
         self._store, self._rules, self._depth = store, rules, depth
+        self._ramp = (RAMP if store.dialect == "postgresql" else ()) if ramp is None else ramp
         self._pool = ThreadPoolExecutor(depth, thread_name_prefix="night-scan")
         self._guard = threading.Lock()
         self._pending: dict[str | None, Future[Chunk]] = {}
         """Scans under way or done, by the id they start after."""
         self._frontier: str | None = None
+        self._started = 0
+        """Scans started since the last start over: the first ones are smaller (`RAMP`)."""
         self._exhausted = False
         self._closed = False
 
@@ -61,7 +74,7 @@ class ScanAhead:
         with self._guard:
             if after not in self._pending:
                 self._pending.clear()
-                self._frontier, self._exhausted = after, False
+                self._frontier, self._exhausted, self._started = after, False, 0
                 self._fill()
             future = self._pending.pop(after)
             self._fill()
@@ -75,8 +88,10 @@ class ScanAhead:
         """Under the guard: keep `DEPTH` scans going, each after the last one's chunk."""
         while not self._closed and not self._exhausted and len(self._pending) < self._depth:
             after = self._frontier
+            ramp = self._ramp[self._started] if self._started < len(self._ramp) else 1
+            self._started += 1
             with self._store.reading() as session:
-                count, upto = self._rules.chunk_after(session.connection(), after)
+                count, upto = self._rules.chunk_after(session.connection(), after, max(1, self._rules.chunk // ramp))
             if not count:
                 self._exhausted = True
                 self._pending[after] = _done((0, None, []))
