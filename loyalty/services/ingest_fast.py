@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from loyalty.engine.decide import CompiledRuleset, decide
 from loyalty.engine.facts import compute_facts
 from loyalty.engine.model import Programme, Rule
-from loyalty.ledger import AVAILABLE, CUSTOMER_ACCOUNTS, ISSUANCE, PENDING, customer_account, local_date
+from loyalty.ledger import AVAILABLE, ISSUANCE, PENDING, REWARD, STATUS, customer_account, local_date, system_account
 from loyalty.services.awarding import ACTOR, award_details, once_per_stop, passed_over_stop
 from loyalty.services.customers import customer_snapshot
 from loyalty.services.event_payloads import event_row
@@ -43,13 +43,16 @@ from loyalty.services.event_state import event_snapshot
 from loyalty.services.ingest_result import GivenAward, IngestResult
 from loyalty.services.limits import period
 from loyalty.store.event_lane import CapPeriod, CustomerRead, claim_lock_and_read, write_award_and_commit
-from loyalty.store.ledger.operations import posting_accounts
 from loyalty.store.tables.customers import DEFAULT_TIME_ZONE
 
 TYPES = ("invoice.paid", "service.incident", "referral.converted")
 """Events that change nothing about the customer: what the rules read is read in one statement."""
 CLAIMED, NOT_CLAIMED = True, False
 """What the lane tells the general path when it hands on: the event's row is (not) this transaction's."""
+CREDITED = (AVAILABLE, PENDING)
+"""The customer accounts a lane award may credit: its points are spendable or pending, never status points."""
+ISSUANCE_ACCOUNTS = tuple(system_account(ISSUANCE, currency) for currency in (REWARD, STATUS))
+"""Both, as `earn` locks them: while either is missing the general path creates it, so the lane hands on."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def attempt(session: Session, compiled: CompiledRuleset, lane: Lane, event: dict
     customer_id = event["customer_id"]
     assumed_today = local_date(event["occurred_at"], DEFAULT_TIME_ZONE)  # confirmed once the zone is read
     caps = [CapPeriod(p.id, p.cap.per, *period(p.cap.per, assumed_today)) for p in lane.caps]
-    codes = [ref.code for ref in posting_accounts(customer_id, ISSUANCE)]
+    codes = [customer_account(customer_id, kind).code for kind in CREDITED] + [ref.code for ref in ISSUANCE_ACCOUNTS]
     session.flush()
     claimed, read = claim_lock_and_read(session, event_row(event, body_hash, received_at), codes, caps)
     if not claimed:
@@ -110,7 +113,7 @@ def _decide_and_write(session: Session, compiled: CompiledRuleset, lane: Lane, e
     if len(decision.awards) > 1:
         return CLAIMED
     result = IngestResult(event_id=event["id"], stopped=[passed_over_stop(p) for p in decision.passed_over])
-    system_codes = codes[len(CUSTOMER_ACCOUNTS):]
+    system_codes = codes[len(CREDITED):]
     if decision.awards and any(code not in read.accounts for code in system_codes):
         return CLAIMED  # the programme's first award ever
     stored_snapshot = dict(vars(snapshot))

@@ -134,16 +134,14 @@ def write_award_and_commit(session: Session, award_row: dict[str, Any], *, reaso
     nothing of the award is written then. `answers`: the event's answer if the award is given (its
     first award's id is set here) and if it is not. `credited_id` None: the customer has no
     `credited` account yet, and it is created here holding the points, as `earn` creates it."""
-    points = award_row["points"]
     parameters = {**{f"a_{c}": award_row[c] for c in AWARD_COLUMNS}, "reason": reason, "actor": actor,
                   "issuance": issuance_id, "award_details": details,
                   "answer_given": answers[0], "answer_not_given": answers[1], "snapshot": snapshot}
     if credited_id is None:
-        parameters |= {"new0_code": credited.code, "new0_kind": credited.kind, "new0_currency": credited.currency,
-                       "new0_balance": points, "credited_code": credited.code}
+        parameters |= {"new_code": credited.code, "new_kind": credited.kind, "new_currency": credited.currency}
     else:
         parameters["credited"] = credited_id
-    statement = _write_statement(1 if credited_id is None else 0)
+    statement = _write_statement(new_account=credited_id is None)
     (rows,) = execute_together(session, [(statement, parameters)], commit=True)
     return rows[0][0] if rows else None
 
@@ -186,10 +184,10 @@ def _read_statement(accounts: int, caps_dated: tuple[bool, ...], lock: bool) -> 
     return DriverStatement(read.with_for_update(of=_CUSTOMERS) if lock else read)
 
 
-@lru_cache(maxsize=4)
-def _write_statement(new_accounts: int) -> DriverStatement:
-    """`write_award_and_commit`'s statement: when the credited account is new (`new_accounts` 1), it
-    first; the event's answer last."""
+@lru_cache(maxsize=2)
+def _write_statement(new_account: bool) -> DriverStatement:
+    """`write_award_and_commit`'s statement: the credited account first when it is new, holding the
+    award's points; the event's answer last."""
     award = (postgresql_insert(_AWARDS).values(
         {**{c: bindparam(f"a_{c}", type_=_AWARDS.c[c].type) for c in AWARD_COLUMNS},
          "status_points": 0, "status": "granted"})
@@ -204,18 +202,13 @@ def _write_statement(new_accounts: int) -> DriverStatement:
     points = bindparam("a_points", type_=BigInteger)
     issuance = bindparam("issuance", type_=BigInteger)
     ctes = []
-    if new_accounts:  # created only with the award
-        new = union_all(*(
-            select(*(bindparam(f"new{i}_{c}", type_=_ACCOUNTS.c[c].type).label(c) for c in ("code", "kind", "currency")),
-                   customer_id.label("customer_id"), bindparam(f"new{i}_balance", type_=BigInteger).label("balance"),
-                   literal(i, Integer).label("n")).select_from(award)
-            for i in range(new_accounts))).subquery("new")
+    if new_account:  # created only with the award
         created = (insert(_ACCOUNTS).from_select(
             ["code", "kind", "currency", "customer_id", "balance"],
-            select(*(new.c[c] for c in ("code", "kind", "currency", "customer_id", "balance"))).order_by(new.c.n))
-            .returning(_ACCOUNTS.c.id, _ACCOUNTS.c.code).cte("created"))
-        credited = select(created.c.id).where(
-            created.c.code == bindparam("credited_code", type_=_ACCOUNTS.c.code.type)).scalar_subquery()
+            select(*(bindparam(f"new_{c}", type_=_ACCOUNTS.c[c].type).label(c) for c in ("code", "kind", "currency")),
+                   customer_id.label("customer_id"), points.label("balance")).select_from(award))
+            .returning(_ACCOUNTS.c.id).cte("created"))
+        credited = select(created.c.id).scalar_subquery()
         ctes.append(created)
     else:
         credited = bindparam("credited", type_=BigInteger)
@@ -232,11 +225,11 @@ def _write_statement(new_accounts: int) -> DriverStatement:
     entries = insert(_ENTRIES).from_select(  # in account-id order when not new: sorted in SQL, not guessed
         ["transaction_id", "account_id", "amount"],
         select(ordered.c.transaction_id, ordered.c.account_id, ordered.c.amount)
-        .order_by(ordered.c.n if new_accounts else ordered.c.account_id)).cte("entries")
+        .order_by(ordered.c.n if new_account else ordered.c.account_id)).cte("entries")
     ctes += [tx, entries]
     ctes += [update(_ACCOUNTS).where(_ACCOUNTS.c.id == account, select(tx.c.id).exists())
              .values(balance=_ACCOUNTS.c.balance + amount).cte(f"balance{n}")
-             for n, (account, amount) in enumerate(moves if not new_accounts else moves[:1])]
+             for n, (account, amount) in enumerate(moves[:1] if new_account else moves)]
     lot = (insert(_LOTS).from_select(
         ["customer_id", "account_id", "amount", "remaining", "earned_at", "expires_on", "vests_on", "programme",
          "reference", "created_by_id"],

@@ -85,7 +85,7 @@ def test_a_once_a_year_bonus_raced_by_ten_invoices_is_given_once_and_the_first_a
     assert accounts == ["available"]  # once, and only the account the bonus credits (decision 39)
     assert ledger_problems(store) == []
     if store.dialect == "postgresql":
-        assert sum(isinstance(a, IngestResult) for a in lane_answers) == THREADS  # its first accounts too
+        assert sum(isinstance(a, IngestResult) for a in lane_answers) == THREADS  # its first account too
 
 
 def test_ten_deliveries_of_one_invoice_at_once_post_its_points_once(store, lane_answers):
