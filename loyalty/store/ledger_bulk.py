@@ -28,6 +28,7 @@ from loyalty.ledger import (
 from loyalty.store.bulk import insert_rows
 from loyalty.store.bulk_rows import one_of, reserve_ids, stored_date, stored_time, update_rows
 from loyalty.store.ledger.accounts import lock_accounts
+from loyalty.store.ledger.operations import earning_accounts
 from loyalty.store.tables import (
     Customer, LedgerAccount, LedgerEntry, LedgerTransaction, Lot, LotAllocation,
 )
@@ -83,12 +84,14 @@ class _Shape:
     many customers, so each kind is planned and checked once, and only the names change per customer.
 
     `entries` are (customer account kind or None, system account code or None, amount), `lots` are
-    (customer account kind, amount, expires_on, vests_on).
+    (customer account kind, amount, expires_on, vests_on), `credited` the kinds of the customer
+    accounts `earn` locks for it, created if missing (`earning_accounts`).
     """
 
     entries: tuple[tuple[str | None, str | None, int], ...]
     lots: tuple[tuple[str, int, date | None, date | None], ...]
     status_points: int
+    credited: tuple[str, ...]
 
     @classmethod
     def of(cls, earning: Earning, occurred_at: datetime) -> _Shape:
@@ -100,7 +103,8 @@ class _Shape:
                          ref.code if ref.customer_id is None else None, amount)
                         for ref, amount in plan.nonzero_entries())
         lots = tuple((lot.account.kind, lot.amount, lot.expires_on, lot.vests_on) for lot in plan.new_lots)
-        return cls(entries, lots, plan.points(STATUS_POINTS))
+        credited = tuple(ref.kind for ref in earning_accounts(plan) if ref.customer_id is not None)
+        return cls(entries, lots, plan.points(STATUS_POINTS), credited)
 
 
 def lock_customers(session: Session, customer_ids: list[str]) -> None:
@@ -119,7 +123,7 @@ def lock_customers(session: Session, customer_ids: list[str]) -> None:
 
 def _accounts(session: Session, shaped: list[tuple[Earning, _Shape]]) -> tuple[dict[str, int], list[AccountRef]]:
     """Account code -> id for every account `earn` locks: the customer accounts each earning credits
-    (`earning_accounts`) and both issuance accounts; and the customer accounts still to be created,
+    (`_Shape.credited`) and both issuance accounts; and the customer accounts still to be created,
     whose ids are reserved here. They are inserted with the entries (`_insert_entries`), already
     holding their first balance: inserting them empty and updating them at once wrote each row twice
     (on PostgreSQL, a second version and its index entries)."""
@@ -127,7 +131,7 @@ def _accounts(session: Session, shaped: list[tuple[Earning, _Shape]]) -> tuple[d
     ids = {ref.code: row.id for ref, row in system.items()}
     credited: dict[str, set[str]] = defaultdict(set)
     for earning, shape in shaped:
-        credited[earning.customer_id].update(kind for kind, *_rest in shape.lots)
+        credited[earning.customer_id].update(shape.credited)
     customer_ids = sorted(credited)
     found = _ids_by_customer(session, customer_ids)
     missing = [ref for c in customer_ids for kind in CUSTOMER_ACCOUNTS if kind in credited[c]
