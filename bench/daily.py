@@ -15,6 +15,9 @@ D-1, the first night, which gives every customer its first tier; then D, the dem
 night (about 2.5% of the base), the heavy night of a normal year. The ruleset is the shipped
 programmes plus generated anniversary and daily rules, 50 in all. PostgreSQL is measured too when
 LOYALTY_BENCH_POSTGRES_URL or LOYALTY_TEST_POSTGRES_URL is set, in a schema dropped afterwards.
+After the nights, ingest is measured twice on the same base: as the machine is (`ingest`, the
+headline), then with its idle CPUs kept polling (`ingest_cpus_awake`, root only: what a
+latency-tuned database host sees, decision 32; "not held" and no figures otherwise).
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ from loyalty.store.schema import create_schema  # noqa: E402
 from loyalty.store.tables import AuditRecord, RewardGrant  # noqa: E402
 from loyalty.store.scratch import scratch_postgres_store  # noqa: E402
 
+from cpus_awake import cpus_awake  # noqa: E402
 from ingest import single_figures as ingest_figures  # noqa: E402  (bench/ingest.py: one place measures ingest)
 
 NIGHT = date(2026, 11, 25)
@@ -159,6 +163,9 @@ def measure(store: Store, customers: int, events: int, ruleset) -> dict:
     figures["between_nights_seconds"] = between_nights(store)
     figures["anniversary_night"] = night_figures(store, ruleset, NIGHT)
     figures["ingest"] = ingest_figures(store, ruleset, customers, events)
+    with cpus_awake(True) as held:  # the same again on a latency-tuned host (decision 32), when root
+        figures["ingest_cpus_awake"] = {"cpus_awake": held} | (
+            ingest_figures(store, ruleset, customers, events, label="held") if held == "held" else {})
     return figures
 
 
