@@ -48,7 +48,7 @@ from loyalty.store.tables import AuditRecord, RewardGrant  # noqa: E402
 from loyalty.store.scratch import scratch_postgres_store  # noqa: E402
 
 from cpus_awake import cpus_awake  # noqa: E402
-from ingest import single_figures as ingest_figures  # noqa: E402  (bench/ingest.py: one place measures ingest)
+from ingest import server_settings, single_figures as ingest_figures  # noqa: E402  (one place measures ingest)
 
 NIGHT = date(2026, 11, 25)
 RULES = 50
@@ -196,6 +196,7 @@ def main() -> None:
     postgres = os.environ.get("LOYALTY_BENCH_POSTGRES_URL") or os.environ.get("LOYALTY_TEST_POSTGRES_URL")
     if postgres:
         with scratch_postgres_store(postgres, "bench_daily") as store:
+            result["postgresql_settings"] = server_settings(store)
             result["postgresql"] = measure(store, args.customers, args.events, ruleset)
     result["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     result["peak_memory_is"] = "ru_maxrss of this process (demo data is generated in a child process)"

@@ -30,7 +30,7 @@ import time
 from datetime import date, datetime, time as clock, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import event as sa_event
+from sqlalchemy import event as sa_event, text
 
 from cpus_awake import cpus_awake, idle_driver
 
@@ -155,6 +155,16 @@ def replay_figures(store: Store, ruleset, customers: int, events: int) -> dict:
     return {"events_per_second": round(events / (time.perf_counter() - started))}
 
 
+SERVER_SETTINGS = ("shared_buffers", "synchronous_commit", "wal_compression", "autovacuum")
+
+
+def server_settings(store: Store) -> dict[str, str]:
+    """The PostgreSQL settings a figure depends on most, as the server has them: a stock 128 MB of
+    shared buffers and a sized one give a 1M-customer base's events different tails (decision 40)."""
+    with store.reading() as session:
+        return {name: session.execute(text(f"SHOW {name}")).scalar_one() for name in SERVER_SETTINGS}
+
+
 def measure(store: Store, customers: int, events: int, batch_size: int, bulk_events: int | None = None,
             warmup: int = WARMUP) -> dict:
     """Demo customers, then single events, a bulk load, its replay; the books must balance afterwards."""
@@ -193,6 +203,7 @@ def main() -> None:
         postgres = os.environ.get("LOYALTY_BENCH_POSTGRES_URL") or os.environ.get("LOYALTY_TEST_POSTGRES_URL")
         if postgres:
             with scratch_postgres_store(postgres, "bench_ingest") as store:
+                result["postgresql_settings"] = server_settings(store)
                 result["postgresql"] = measure(store, args.customers, args.events, args.batch, args.bulk_events,
                                                args.warmup)
     result["load_average"] = [round(x, 2) for x in os.getloadavg()]
